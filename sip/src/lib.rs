@@ -5,3 +5,8 @@
 //! sockets, tasks and clocks live in the thin tokio drivers of the `switch` crate.
 //!
 //! Never depends on: tokio, `rtp`, `actors`, `switch`, storage.
+
+pub mod endpoint;
+pub mod message;
+pub mod sdp;
+pub mod transaction;

@@ -1,0 +1,16 @@
+//! SIP messages: parsing, the few keys every layer needs, and building responses and requests.
+//!
+//! The wire codec is the rsip-derived one maintained inside `rsipstack` (it reads compact header forms,
+//! header folding and case-insensitive names, which `rsip` 0.4 does not). This module is the one place
+//! that knows it: the rest of the crate works with [`Request`], [`Response`] and [`MessageKeys`].
+
+mod build;
+mod ids;
+mod keys;
+mod parse;
+
+pub use build::{ResponseBuilder, header_values, set_header};
+pub use ids::{new_branch, new_tag};
+pub use keys::{CSeqValue, MessageKeys, header_param, uri_of};
+pub use parse::{ParseError, parse_message};
+pub use rsipstack::sip::{Header, Headers, Method, Request, Response, SipMessage, StatusCode};
