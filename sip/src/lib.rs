@@ -6,6 +6,7 @@
 //!
 //! Never depends on: tokio, `rtp`, `actors`, `switch`, storage.
 
+pub mod dialog;
 pub mod endpoint;
 pub mod message;
 pub mod sdp;

@@ -55,6 +55,7 @@ enum TxKey {
 }
 
 #[derive(Debug)]
+#[allow(clippy::enum_variant_names)] // the RFC's names: server/client × INVITE/non-INVITE
 enum TxKind {
     ServerInvite(ServerInviteTx),
     ServerNonInvite(ServerNonInviteTx),
@@ -484,7 +485,7 @@ impl Endpoint {
 fn server_key(keys: &MessageKeys, method: &Method) -> TxKey {
     let method = match method {
         Method::Ack => Method::Invite,
-        m => m.clone(),
+        m => *m,
     };
     let sent_by = format!("{}:{}", keys.via_host, keys.via_port.unwrap_or(0));
     // RFC 3261 §17.2.3: branch + sent-by + method; RFC 2543 peers without a magic cookie are

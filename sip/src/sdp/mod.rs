@@ -11,19 +11,19 @@
 //! [`SdpError::sip_status`] says which SIP status rejects a body that cannot be used.
 //!
 //! # Why `rtc-sdp`, behind a tolerance pass
-//! The three candidate parsers were run on this machine on 37 bodies: SIPp's default, Linphone,
+//! The three candidate parsers were run on this machine on 38 bodies: SIPp's default, Linphone,
 //! Cisco and Sonus styles, and the oddities carriers send. Results:
 //! - **All three** reject a body with no `t=` or no `s=` line. Both are mandatory in RFC 4566,
 //!   but real carriers omit them, so a pre-pass is needed whichever parser is chosen.
 //! - **`rtc-sdp` 0.21.1** accepted everything else we must take: static payload types without
 //!   `a=rtpmap`, session-level `c=` only, no `c=` at all (so we can report
 //!   [`SdpError::NoConnection`] ourselves), IPv6, FQDN `o=`, `a=ptime:20.0`, `p=` lines,
-//!   trailing spaces and a missing final line end. It only failed on line order: `c=` after
-//!   `t=`, or `a=` before a media `c=`. Its `Attribute` list is kept raw and in order. It did
+//!   trailing spaces and a missing final line end. Beyond `s=`/`t=` it only failed on session
+//!   lines out of grammar order (`c=` after `t=`) and on an unknown `x=` line. Its `Attribute` list is kept raw and in order. It did
 //!   not panic on any truncation or one-byte corruption of two real offers (see
 //!   `tests/sdp_offers.rs`). It also belongs to the `rtc` family used for media.
 //! - **`webrtc-sdp` 0.3.17** (Firefox's) rejects `p=` lines, `a=ptime:20.0` and a description
-//!   with no session-level `c=`.
+//!   with no `c=` at all (a 488 case for us, not a 400).
 //! - **`sdp-rs` 0.2.1** rejects a hostname in `o=` or `c=`, a trailing space on `o=`, and a body
 //!   without a final CRLF.
 //!

@@ -3,8 +3,9 @@
 //!
 //! `rtc-sdp` is a faithful state machine over RFC 4566 §5's grammar: lines must come in the
 //! order `v o s i u e p c b t r z k a` at session level and `m i c b k a` per media section,
-//! and `s=` and `t=` are mandatory. Carriers and old PBXes break each of those (no `t=`, no
-//! `s=`, `c=` after `t=`, `a=rtpmap` before the media `c=`). This pass:
+//! and `s=` and `t=` are mandatory. Carriers and old PBXes break those: no `t=`, no `s=`,
+//! `c=` after `t=` (all three rejected by `rtc-sdp`), `a=rtpmap` before the media `c=`
+//! (accepted by `rtc-sdp` today, sorted anyway so we do not depend on it). This pass:
 //! - decodes the body as UTF-8, replacing invalid bytes (SDP text is UTF-8 by RFC 4566 §5, but a
 //!   Latin-1 `s=` must not cost the call);
 //! - accepts CRLF and bare LF line ends, drops blank lines, trims spaces around each line;
