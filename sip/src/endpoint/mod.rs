@@ -18,6 +18,7 @@ use bytes::Bytes;
 use crate::message::{
     MessageKeys, Method, Request, Response, ResponseBuilder, SipMessage, parse_message,
 };
+pub use crate::transaction::TimeoutReason;
 use crate::transaction::{
     ClientNonInviteTx, ResponseFate, ServerInviteTx, ServerNonInviteTx, TimerConfig, TxOutput,
     TxStateError,
@@ -67,6 +68,7 @@ struct TxEntry {
     kind: TxKind,
     peer: Peer,
     key: TxKey,
+    call_id: String,
     /// (Call-ID, CSeq) of an INVITE answered 2xx, to match the dialog's ACK.
     accepted_key: Option<(String, u32)>,
     scheduled: Option<Instant>,
@@ -178,6 +180,7 @@ impl Endpoint {
                 TxKind::ServerNonInvite(ServerNonInviteTx::new(self.timers, reliable)),
                 peer,
                 key,
+                &keys.call_id,
             );
             let invite = self
                 .by_key
@@ -202,7 +205,7 @@ impl Endpoint {
         } else {
             TxKind::ServerNonInvite(ServerNonInviteTx::new(self.timers, reliable))
         };
-        let id = self.insert(kind, peer, key);
+        let id = self.insert(kind, peer, key, &keys.call_id);
         if req.method == Method::Invite {
             let trying = ResponseBuilder::new(&req, 100, None).build();
             // A fresh server INVITE transaction is Proceeding: 100 is always accepted.
@@ -359,6 +362,7 @@ impl Endpoint {
             branch: keys.branch,
             method: request.method.to_string(),
         };
+        let call_id = keys.call_id;
         let mut out = std::mem::take(&mut self.scratch);
         let tx = ClientNonInviteTx::start(
             now,
@@ -367,7 +371,7 @@ impl Endpoint {
             Bytes::from(request.to_bytes()),
             &mut out,
         );
-        let id = self.insert(TxKind::ClientNonInvite(tx), peer, key);
+        let id = self.insert(TxKind::ClientNonInvite(tx), peer, key, &call_id);
         self.flush(id, &mut out);
         self.scratch = out;
         self.reschedule(id);
@@ -427,7 +431,7 @@ impl Endpoint {
         None
     }
 
-    fn insert(&mut self, kind: TxKind, peer: Peer, key: TxKey) -> TxId {
+    fn insert(&mut self, kind: TxKind, peer: Peer, key: TxKey, call_id: &str) -> TxId {
         self.next_id += 1;
         let id = TxId(self.next_id);
         self.by_key.insert(key.clone(), id);
@@ -437,6 +441,7 @@ impl Endpoint {
                 kind,
                 peer,
                 key,
+                call_id: call_id.to_string(),
                 accepted_key: None,
                 scheduled: None,
             },
@@ -445,16 +450,18 @@ impl Endpoint {
     }
 
     fn flush(&mut self, id: TxId, out: &mut Vec<TxOutput>) {
-        let Some(peer) = self.txs.get(&id).map(|e| e.peer) else {
+        let Some((peer, call_id)) = self.txs.get(&id).map(|e| (e.peer, e.call_id.clone())) else {
             out.clear();
             return;
         };
         for o in out.drain(..) {
             match o {
                 TxOutput::Send(payload) => self.transmits.push_back(Transmit { peer, payload }),
-                TxOutput::Timeout(reason) => self
-                    .events
-                    .push_back(EndpointEvent::Timeout { tx: id, reason }),
+                TxOutput::Timeout(reason) => self.events.push_back(EndpointEvent::Timeout {
+                    tx: id,
+                    call_id: call_id.clone(),
+                    reason,
+                }),
             }
         }
     }

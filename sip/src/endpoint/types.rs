@@ -97,6 +97,8 @@ pub enum EndpointEvent {
     Timeout {
         /// The transaction.
         tx: TxId,
+        /// Call-ID of the request that opened it.
+        call_id: String,
         /// Why.
         reason: TimeoutReason,
     },

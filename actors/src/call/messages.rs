@@ -1,0 +1,32 @@
+//! Messages a call actor takes: SIP events routed by Call-ID, reports from its children, and
+//! commands from the switch or the admin API.
+
+use crate::outcome::HangupBy;
+use crate::sip_link::SipEvent;
+
+/// A message for a [`crate::call::CallActor`].
+#[derive(Debug)]
+pub enum CallMsg {
+    /// A SIP event of this call, from the transport.
+    Sip(SipEvent),
+    /// The dialog is confirmed (ACK received).
+    Confirmed,
+    /// The dialog ended or failed; the call must end.
+    DialogEnded {
+        /// Who ended it.
+        by: HangupBy,
+        /// Why.
+        cause: String,
+    },
+    /// No RTP arrived for longer than the media timeout.
+    MediaTimeout,
+    /// End the call from our side (BYE is sent).
+    Hangup {
+        /// Who asks.
+        by: HangupBy,
+        /// Why.
+        cause: String,
+    },
+    /// Text-to-speech failed for a phrase.
+    SpeechFailed(String),
+}

@@ -1,0 +1,10 @@
+//! The call actor: one per call, supervising the dialog, media and speech actors of that call,
+//! deciding when the call ends and reporting how.
+
+mod actor;
+mod messages;
+mod setup;
+
+pub use actor::{CallActor, CallArgs, CallState};
+pub use messages::CallMsg;
+pub use setup::{CallLimits, CallSetup, MediaSetup};

@@ -1,0 +1,78 @@
+//! Everything a call actor needs at start, prepared by the switch's router after admission:
+//! the INVITE and its dialog, the negotiated media with its bound socket, the agent and the
+//! providers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rtp::{G711, PortLease};
+use sip::dialog::UasDialog;
+use sip::endpoint::TxId;
+use sip::message::Request;
+
+use crate::outcome::CallEvents;
+use crate::providers::tts::TtsProvider;
+use crate::sip_link::SipLink;
+use crate::spec::AgentSpec;
+
+/// The media half of a call.
+#[derive(Debug)]
+pub struct MediaSetup {
+    /// The call's RTP socket, bound on the leased port.
+    pub socket: tokio::net::UdpSocket,
+    /// The port lease; dropped with the media actor, so the port always returns to the pool.
+    pub lease: PortLease,
+    /// Where to send RTP until the first packet arrives (then symmetric RTP latches).
+    pub remote: SocketAddr,
+    /// Negotiated codec.
+    pub codec: G711,
+    /// Its payload type as the offer numbered it.
+    pub payload_type: u8,
+}
+
+/// Time limits of a call.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLimits {
+    /// The longest a call may last.
+    pub max_duration: Duration,
+    /// How long without inbound RTP before the call ends.
+    pub media_timeout: Duration,
+}
+
+/// Arguments of a call actor.
+pub struct CallSetup {
+    /// Our call id (the call record's id).
+    pub call_id: String,
+    /// SIP Call-ID.
+    pub sip_call_id: String,
+    /// The INVITE's server transaction.
+    pub invite_tx: TxId,
+    /// The INVITE.
+    pub invite: Request,
+    /// The dialog it created.
+    pub dialog: UasDialog,
+    /// Our SDP answer.
+    pub answer_sdp: String,
+    /// Media.
+    pub media: MediaSetup,
+    /// The agent answering.
+    pub agent: AgentSpec,
+    /// Text-to-speech.
+    pub tts: Arc<dyn TtsProvider>,
+    /// The SIP transport.
+    pub sip: SipLink,
+    /// Where lifecycle reports go.
+    pub events: Arc<dyn CallEvents>,
+    /// Limits.
+    pub limits: CallLimits,
+}
+
+impl std::fmt::Debug for CallSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallSetup")
+            .field("call_id", &self.call_id)
+            .field("sip_call_id", &self.sip_call_id)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,212 @@
+//! The dialog actor: the only writer of SIP for its call. It answers the INVITE (180, then 200 with
+//! the SDP answer), takes the ACK, answers in-dialog requests, sends our BYE, and tells its call
+//! actor when the dialog is confirmed or over.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use sip::dialog::{DialogState, UasDialog};
+use sip::endpoint::TxId;
+use sip::message::{Method, Request};
+use tracing::{debug, info, warn};
+
+use crate::call::CallMsg;
+use crate::outcome::HangupBy;
+use crate::sip_link::{SipCommand, SipEvent, SipLink};
+
+/// The dialog shared with the switch supervisor, which sends BYE from it if the call actor dies.
+pub type SharedDialog = Arc<Mutex<UasDialog>>;
+
+/// Messages of the dialog actor.
+#[derive(Debug)]
+pub enum DialogMsg {
+    /// Send the 200 OK with the SDP answer.
+    Answer,
+    /// A SIP event of the call.
+    Sip(SipEvent),
+    /// End the dialog from our side with a BYE (or a final error response before answer);
+    /// replies once the request is handed to the transport.
+    Hangup(RpcReplyPort<()>),
+}
+
+/// Arguments of the dialog actor.
+#[derive(Debug)]
+pub struct DialogArgs {
+    /// Our call id, for logs.
+    pub call_id: String,
+    /// The dialog.
+    pub dialog: SharedDialog,
+    /// The INVITE and its transaction.
+    pub invite: Request,
+    /// The INVITE's server transaction.
+    pub invite_tx: TxId,
+    /// Our SDP answer.
+    pub answer_sdp: String,
+    /// Ringing time before answering.
+    pub answer_after: Duration,
+    /// The transport.
+    pub sip: SipLink,
+    /// The call actor.
+    pub call: ActorRef<CallMsg>,
+}
+
+/// State of the dialog actor.
+#[derive(Debug)]
+pub struct DialogActorState {
+    args: DialogArgs,
+    answered: bool,
+}
+
+/// The dialog actor.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DialogActor;
+
+impl DialogActorState {
+    fn respond(&self, tx: TxId, req: &Request, status: u16, sdp: Option<String>) {
+        let response = self.lock().response(req, status, sdp);
+        self.args.sip.send(SipCommand::Respond { tx, response });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, UasDialog> {
+        // A poisoned lock only means another holder panicked mid-update of plain data.
+        self.args.dialog.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn send_bye(&self) {
+        let (request, peer) = {
+            let mut dialog = self.lock();
+            dialog.terminate();
+            (dialog.request(Method::Bye), dialog.peer)
+        };
+        let sip_call_id = self.lock().call_id.clone();
+        self.args.sip.send(SipCommand::Request {
+            sip_call_id,
+            request,
+            peer,
+        });
+    }
+
+    fn end(&self, by: HangupBy, cause: &str) {
+        let _ = self.args.call.cast(CallMsg::DialogEnded {
+            by,
+            cause: cause.to_string(),
+        });
+    }
+
+    fn on_request(&mut self, tx: TxId, request: Request, keys: sip::message::MessageKeys) {
+        if let Err(err) = self.lock().on_request(&keys) {
+            warn!(call_id = %self.args.call_id, %err, "in-dialog request refused");
+            return self.respond(tx, &request, 500, None);
+        }
+        match request.method {
+            Method::Bye => {
+                self.respond(tx, &request, 200, None);
+                self.lock().terminate();
+                info!(call_id = %self.args.call_id, "caller hung up");
+                self.end(HangupBy::Caller, "normal_clearing");
+            }
+            // A session refresh or re-INVITE: keep the media as negotiated (hold is a later step).
+            Method::Invite => {
+                let sdp = Some(self.args.answer_sdp.clone());
+                self.respond(tx, &request, 200, sdp);
+            }
+            Method::Options | Method::Info | Method::Update => {
+                self.respond(tx, &request, 200, None)
+            }
+            _ => self.respond(tx, &request, 501, None),
+        }
+    }
+}
+
+impl Actor for DialogActor {
+    type Msg = DialogMsg;
+    type State = DialogActorState;
+    type Arguments = DialogArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<DialogMsg>,
+        args: DialogArgs,
+    ) -> Result<DialogActorState, ActorProcessingErr> {
+        Ok(DialogActorState {
+            args,
+            answered: false,
+        })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<DialogMsg>,
+        state: &mut DialogActorState,
+    ) -> Result<(), ActorProcessingErr> {
+        if state.args.answer_after.is_zero() {
+            myself.cast(DialogMsg::Answer)?;
+        } else {
+            let invite = state.args.invite.clone();
+            state.respond(state.args.invite_tx, &invite, 180, None);
+            myself.send_after(state.args.answer_after, || DialogMsg::Answer);
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<DialogMsg>,
+        msg: DialogMsg,
+        state: &mut DialogActorState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            DialogMsg::Answer => {
+                if state.answered || state.lock().state == DialogState::Terminated {
+                    return Ok(());
+                }
+                state.answered = true;
+                let invite = state.args.invite.clone();
+                let sdp = Some(state.args.answer_sdp.clone());
+                state.respond(state.args.invite_tx, &invite, 200, sdp);
+                debug!(call_id = %state.args.call_id, "answered");
+            }
+            DialogMsg::Sip(SipEvent::Ack) => {
+                let was_early = state.lock().state == DialogState::Early;
+                state.lock().on_ack();
+                if was_early && state.answered {
+                    let _ = state.args.call.cast(CallMsg::Confirmed);
+                }
+            }
+            DialogMsg::Sip(SipEvent::Request {
+                tx, request, keys, ..
+            }) => state.on_request(tx, request, keys),
+            DialogMsg::Sip(SipEvent::Cancelled) => {
+                if !state.answered {
+                    let invite = state.args.invite.clone();
+                    state.respond(state.args.invite_tx, &invite, 487, None);
+                    state.lock().terminate();
+                    state.end(HangupBy::Caller, "cancelled");
+                }
+            }
+            DialogMsg::Sip(SipEvent::Timeout { tx, .. }) if tx == state.args.invite_tx => {
+                if state.lock().state == DialogState::Early {
+                    warn!(call_id = %state.args.call_id, "no ACK for our 200: hanging up");
+                    state.send_bye();
+                    state.end(HangupBy::Switch, "ack_timeout");
+                }
+            }
+            DialogMsg::Sip(SipEvent::Timeout { .. } | SipEvent::Response { .. }) => {}
+            DialogMsg::Hangup(reply) => {
+                let _ = reply.send(());
+                if state.lock().state == DialogState::Terminated {
+                    return Ok(());
+                }
+                if state.answered {
+                    state.send_bye();
+                } else {
+                    let invite = state.args.invite.clone();
+                    state.respond(state.args.invite_tx, &invite, 480, None);
+                    state.lock().terminate();
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,144 @@
+//! The text-to-speech actor: turns phrases into 20 ms frames pushed into the call's playout queue,
+//! one phrase after another, cancellable at once (barge-in, hang-up).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::warn;
+
+use crate::call::CallMsg;
+use crate::media::PcmFrame;
+use crate::providers::tts::TtsProvider;
+
+/// Messages of the TTS actor.
+#[derive(Debug)]
+pub enum TtsMsg {
+    /// Speak this text after what is already queued.
+    Speak(String),
+    /// Drop queued phrases and stop the one being spoken.
+    Cancel,
+    /// The phrase being spoken has been fully queued for playout.
+    PhraseQueued,
+}
+
+/// Arguments of the TTS actor.
+pub struct TtsArgs {
+    /// Our call id, for logs.
+    pub call_id: String,
+    /// The engine.
+    pub provider: Arc<dyn TtsProvider>,
+    /// The playout queue of the media task.
+    pub playout: mpsc::Sender<PcmFrame>,
+    /// The call actor.
+    pub call: ActorRef<CallMsg>,
+}
+
+impl std::fmt::Debug for TtsArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TtsArgs")
+            .field("call_id", &self.call_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// State of the TTS actor.
+#[derive(Debug)]
+pub struct TtsState {
+    args: TtsArgs,
+    pending: VecDeque<String>,
+    speaking: Option<JoinHandle<()>>,
+}
+
+/// The TTS actor.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TtsActor;
+
+impl TtsState {
+    fn speak_next(&mut self, myself: &ActorRef<TtsMsg>) {
+        if self.speaking.is_some() {
+            return;
+        }
+        let Some(text) = self.pending.pop_front() else {
+            return;
+        };
+        let provider = self.args.provider.clone();
+        let playout = self.args.playout.clone();
+        let call = self.args.call.clone();
+        let me = myself.clone();
+        let call_id = self.args.call_id.clone();
+        self.speaking = Some(tokio::spawn(async move {
+            match provider.synthesize(&text).await {
+                Ok(pcm) => {
+                    for frame in pcm.frames() {
+                        // Backpressure: waits while the queue is full; ends if the call is gone.
+                        if playout.send(frame).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(err) => {
+                    warn!(%call_id, %err, provider = provider.name(), "speech synthesis failed");
+                    let _ = call.cast(CallMsg::SpeechFailed(err.to_string()));
+                }
+            }
+            let _ = me.cast(TtsMsg::PhraseQueued);
+        }));
+    }
+}
+
+impl Actor for TtsActor {
+    type Msg = TtsMsg;
+    type State = TtsState;
+    type Arguments = TtsArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<TtsMsg>,
+        args: TtsArgs,
+    ) -> Result<TtsState, ActorProcessingErr> {
+        Ok(TtsState {
+            args,
+            pending: VecDeque::new(),
+            speaking: None,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<TtsMsg>,
+        msg: TtsMsg,
+        state: &mut TtsState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            TtsMsg::Speak(text) => {
+                state.pending.push_back(text);
+                state.speak_next(&myself);
+            }
+            TtsMsg::Cancel => {
+                state.pending.clear();
+                if let Some(task) = state.speaking.take() {
+                    task.abort();
+                }
+            }
+            TtsMsg::PhraseQueued => {
+                state.speaking = None;
+                state.speak_next(&myself);
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<TtsMsg>,
+        state: &mut TtsState,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some(task) = state.speaking.take() {
+            task.abort();
+        }
+        Ok(())
+    }
+}
