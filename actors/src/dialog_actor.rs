@@ -21,6 +21,8 @@ pub type SharedDialog = Arc<Mutex<UasDialog>>;
 /// Messages of the dialog actor.
 #[derive(Debug)]
 pub enum DialogMsg {
+    /// The call is registered (in-dialog requests can reach it): ring or answer.
+    Start,
     /// Send the 200 OK with the SDP answer.
     Answer,
     /// A SIP event of the call.
@@ -135,28 +137,22 @@ impl Actor for DialogActor {
         })
     }
 
-    async fn post_start(
-        &self,
-        myself: ActorRef<DialogMsg>,
-        state: &mut DialogActorState,
-    ) -> Result<(), ActorProcessingErr> {
-        if state.args.answer_after.is_zero() {
-            myself.cast(DialogMsg::Answer)?;
-        } else {
-            let invite = state.args.invite.clone();
-            state.respond(state.args.invite_tx, &invite, 180, None);
-            myself.send_after(state.args.answer_after, || DialogMsg::Answer);
-        }
-        Ok(())
-    }
-
     async fn handle(
         &self,
-        _myself: ActorRef<DialogMsg>,
+        myself: ActorRef<DialogMsg>,
         msg: DialogMsg,
         state: &mut DialogActorState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
+            DialogMsg::Start => {
+                if state.args.answer_after.is_zero() {
+                    myself.cast(DialogMsg::Answer)?;
+                } else {
+                    let invite = state.args.invite.clone();
+                    state.respond(state.args.invite_tx, &invite, 180, None);
+                    myself.send_after(state.args.answer_after, || DialogMsg::Answer);
+                }
+            }
             DialogMsg::Answer => {
                 if state.answered || state.lock().state == DialogState::Terminated {
                     return Ok(());

@@ -143,6 +143,8 @@ impl Actor for SwitchSupervisor {
                             .registry
                             .insert(live.sip_call_id.clone(), call.clone());
                         state.calls.insert(call.get_id(), live);
+                        // Only now can the ACK of our 200 be routed to the call.
+                        let _ = call.cast(CallMsg::Start);
                         let _ = reply.send(Ok(call));
                     }
                     Err(err) => {

@@ -170,6 +170,7 @@ impl Actor for CallActor {
         state: &mut CallState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
+            CallMsg::Start => state.dialog.cast(DialogMsg::Start)?,
             CallMsg::Sip(event) => {
                 let _ = state.dialog.cast(DialogMsg::Sip(event));
             }

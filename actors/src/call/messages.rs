@@ -7,6 +7,8 @@ use crate::sip_link::SipEvent;
 /// A message for a [`crate::call::CallActor`].
 #[derive(Debug)]
 pub enum CallMsg {
+    /// The call is in the live-call registry: SIP can reach it, so the dialog may answer.
+    Start,
     /// A SIP event of this call, from the transport.
     Sip(SipEvent),
     /// The dialog is confirmed (ACK received).

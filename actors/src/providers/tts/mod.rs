@@ -1,0 +1,59 @@
+//! Text-to-speech: the [`TtsProvider`] trait, its audio and error types, and the providers.
+//!
+//! Every provider returns [`Pcm8k`], telephony audio ready to encode as G.711, so callers never
+//! care about an engine's native rate. The embedded default is [`EspeakTts`] (libespeak-ng via
+//! FFI), which needs no network or keys; wrap any provider in [`CachedTts`] to reuse the audio
+//! of phrases said on every call. Cloud engines will implement the same trait and use
+//! [`Resampler8k`] to bring their 16/24 kHz output down to 8 kHz.
+
+mod cache;
+mod error;
+mod espeak;
+mod espeak_ffi;
+mod pcm;
+mod resample;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use cache::{CachedTts, DEFAULT_CACHE_PHRASES};
+pub use error::TtsError;
+pub use espeak::{EspeakTts, MAX_TEXT_BYTES};
+pub use pcm::{Frames, Pcm8k};
+pub use resample::Resampler8k;
+
+/// An engine that turns text into 8 kHz speech.
+///
+/// Implementations must be cheap to share between calls (`&self` methods, `Send + Sync`) and
+/// must not block the async runtime while synthesizing.
+#[async_trait]
+pub trait TtsProvider: Send + Sync + 'static {
+    /// Short, stable name for logs and metrics (e.g. `espeak-ng`).
+    fn name(&self) -> &'static str;
+
+    /// Speaks `text`. Empty or whitespace-only text is [`TtsError::EmptyText`].
+    async fn synthesize(&self, text: &str) -> Result<Pcm8k, TtsError>;
+}
+
+#[async_trait]
+impl<T: TtsProvider + ?Sized> TtsProvider for Arc<T> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    async fn synthesize(&self, text: &str) -> Result<Pcm8k, TtsError> {
+        (**self).synthesize(text).await
+    }
+}
+
+#[async_trait]
+impl<T: TtsProvider + ?Sized> TtsProvider for Box<T> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    async fn synthesize(&self, text: &str) -> Result<Pcm8k, TtsError> {
+        (**self).synthesize(text).await
+    }
+}

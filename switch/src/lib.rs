@@ -1,0 +1,8 @@
+//! The switch: start-up and wiring of the SIP transport, the router, the call actor tree, storage
+//! and the admin API. The `switch` binary (`main.rs`) is a thin CLI over [`app::run`].
+
+pub mod app;
+pub mod demo;
+pub mod records;
+pub mod router;
+pub mod transport;

@@ -1,0 +1,314 @@
+//! The router: admits each new INVITE (number → tenant and agent, tenant state and credit, SDP
+//! offer/answer, an RTP port), writes the call record, and hands the call to the supervisor.
+//! Every refusal gets its SIP answer and a call record with the cause.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use actors::call::{CallLimits, CallSetup, MediaSetup};
+use actors::outcome::CallEvents;
+use actors::providers::tts::TtsProvider;
+use actors::sip_link::{SipCommand, SipEvent, SipLink};
+use actors::spec::AgentSpec;
+use actors::supervisor::SupervisorMsg;
+use dashmap::DashSet;
+use ractor::ActorRef;
+use rtp::{G711, PortLease, PortPool};
+use sip::dialog::UasDialog;
+use sip::endpoint::{Peer, TxId};
+use sip::message::{MessageKeys, Request, ResponseBuilder, header_values, new_tag, uri_of};
+use sip::sdp::{AudioCodec, LocalMedia, build_answer, negotiate, parse_offer};
+use store::{CallEnd, CallState, Direction, NewCall, Store};
+use tokio::net::UdpSocket;
+use tracing::{info, warn};
+
+use crate::records::unix_ms;
+
+/// What the router needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct RouterConfig {
+    /// Address written into SDP and used to bind RTP sockets.
+    pub public_ip: IpAddr,
+    /// Our SIP `host:port` for Via and Contact.
+    pub sent_by: String,
+    /// Server / User-Agent header.
+    pub user_agent: String,
+    /// Call limits.
+    pub limits: CallLimits,
+}
+
+/// The INVITE router.
+pub struct Router {
+    store: Store,
+    supervisor: ActorRef<SupervisorMsg>,
+    sip: SipLink,
+    ports: Arc<PortPool>,
+    tts: Arc<dyn TtsProvider>,
+    events: Arc<dyn CallEvents>,
+    config: RouterConfig,
+    /// Call-IDs whose INVITE was cancelled while being admitted.
+    pub(crate) cancelled: Arc<DashSet<String>>,
+}
+
+/// A refusal: SIP status, cause for the record, optional extra header.
+struct Refusal {
+    status: u16,
+    cause: &'static str,
+    header: Option<(&'static str, String)>,
+}
+
+fn refuse(status: u16, cause: &'static str) -> Refusal {
+    Refusal {
+        status,
+        cause,
+        header: None,
+    }
+}
+
+impl Router {
+    /// A router over the store, the supervisor and the transport.
+    pub fn new(
+        store: Store,
+        supervisor: ActorRef<SupervisorMsg>,
+        sip: SipLink,
+        ports: Arc<PortPool>,
+        tts: Arc<dyn TtsProvider>,
+        events: Arc<dyn CallEvents>,
+        config: RouterConfig,
+    ) -> Self {
+        Router {
+            store,
+            supervisor,
+            sip,
+            ports,
+            tts,
+            events,
+            config,
+            cancelled: Arc::new(DashSet::new()),
+        }
+    }
+
+    /// Handles one new INVITE (the endpoint already sent 100 Trying).
+    pub async fn on_invite(&self, tx: TxId, request: Request, keys: MessageKeys, peer: Peer) {
+        let call_id = uuid::Uuid::now_v7().to_string();
+        let started_at = unix_ms(SystemTime::now());
+        let from = header_values(&request.headers, "From")
+            .first()
+            .map(|v| uri_of(v).to_string())
+            .unwrap_or_default();
+        let to = request.uri.to_string();
+        let number = dialed_number(&to);
+        let mut record = NewCall {
+            id: call_id.clone(),
+            tenant_id: None,
+            agent_id: None,
+            trunk_id: None,
+            direction: Direction::Inbound,
+            sip_call_id: keys.call_id.clone(),
+            from_uri: from,
+            to_uri: to,
+            started_at,
+            node: None,
+        };
+        let result = self
+            .admit(tx, &request, &keys, peer, &call_id, &number, &mut record)
+            .await;
+        if let Err(refusal) = result {
+            info!(%call_id, sip_call_id = %keys.call_id, %number, status = refusal.status, cause = refusal.cause, "call refused");
+            let mut builder = ResponseBuilder::new(&request, refusal.status, Some(&new_tag()))
+                .header("Server", self.config.user_agent.clone());
+            if let Some((name, value)) = refusal.header {
+                builder = builder.header(name, value);
+            }
+            self.sip.send(SipCommand::Respond {
+                tx,
+                response: builder.build(),
+            });
+            self.write_refusal(&record, refusal.cause).await;
+        }
+        self.cancelled.remove(&keys.call_id);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn admit(
+        &self,
+        tx: TxId,
+        request: &Request,
+        keys: &MessageKeys,
+        peer: Peer,
+        call_id: &str,
+        number: &str,
+        record: &mut NewCall,
+    ) -> Result<(), Refusal> {
+        let route = match self.store.resolve_number(number).await {
+            Ok(Some(route)) => route,
+            Ok(None) => return Err(refuse(404, "number_not_found")),
+            Err(err) => {
+                warn!(%call_id, %err, "number lookup failed");
+                return Err(refuse(503, "database_unavailable"));
+            }
+        };
+        record.tenant_id = Some(route.tenant.id.clone());
+        record.agent_id = Some(route.agent.id.clone());
+        if route.tenant.paused {
+            return Err(refuse(403, "tenant_paused"));
+        }
+        if route.tenant.rate_per_minute_micros > 0 {
+            match self.store.balance(&route.tenant.id).await {
+                Ok(balance) if balance > 0 => {}
+                Ok(_) => return Err(refuse(402, "credit_exhausted")),
+                Err(err) => {
+                    warn!(%call_id, %err, "balance lookup failed");
+                    return Err(refuse(503, "database_unavailable"));
+                }
+            }
+        }
+        let agent: AgentSpec = serde_json::from_str(&route.agent.spec).map_err(|err| {
+            warn!(%call_id, agent = %route.agent.id, %err, "agent spec unreadable");
+            refuse(500, "agent_misconfigured")
+        })?;
+        if request.body.is_empty() {
+            // Late offer (offer in our 200, answer in the ACK) is part of the SIP issue.
+            return Err(refuse(488, "late_offer_unsupported"));
+        }
+        let offer = parse_offer(&request.body).map_err(|err| {
+            info!(%call_id, %err, "SDP offer refused");
+            refuse(err.sip_status(), "bad_sdp")
+        })?;
+        let negotiated = negotiate(&offer, &[AudioCodec::Pcmu, AudioCodec::Pcma])
+            .map_err(|err| refuse(err.sip_status(), "no_common_codec"))?;
+        let (socket, lease) = self.bind_rtp().await.ok_or(Refusal {
+            status: 503,
+            cause: "rtp_ports_exhausted",
+            header: Some(("Retry-After", "5".into())),
+        })?;
+        let local = LocalMedia {
+            ip: self.config.public_ip,
+            port: lease.port(),
+            session_id: rand::random::<u32>() as u64,
+            session_version: 1,
+        };
+        let answer_sdp = build_answer(&negotiated, &local);
+        let dialog = UasDialog::from_invite(
+            request,
+            keys,
+            new_tag(),
+            &self.config.sent_by,
+            peer,
+            &self.config.user_agent,
+        )
+        .map_err(|_| refuse(400, "no_contact"))?;
+        if let Err(err) = self.store.insert_call(record).await {
+            warn!(%call_id, %err, "call record not written: refusing the call");
+            return Err(refuse(503, "database_unavailable"));
+        }
+        if self.cancelled.remove(&keys.call_id).is_some() {
+            return Err(refuse(487, "cancelled"));
+        }
+        let codec = match negotiated.codec {
+            AudioCodec::Pcmu => G711::Pcmu,
+            AudioCodec::Pcma => G711::Pcma,
+        };
+        let setup = CallSetup {
+            call_id: call_id.to_string(),
+            sip_call_id: keys.call_id.clone(),
+            invite_tx: tx,
+            invite: request.clone(),
+            dialog,
+            answer_sdp,
+            media: MediaSetup {
+                socket,
+                lease,
+                remote: negotiated.remote,
+                codec,
+                payload_type: negotiated.payload_type,
+            },
+            agent,
+            tts: self.tts.clone(),
+            sip: self.sip.clone(),
+            events: self.events.clone(),
+            limits: self.config.limits,
+        };
+        let started = ractor::call!(self.supervisor, |reply| SupervisorMsg::StartCall(
+            Box::new(setup),
+            reply
+        ));
+        match started {
+            Ok(Ok(call)) => {
+                info!(%call_id, sip_call_id = %keys.call_id, %number, codec = codec.name(), "call admitted");
+                if self.cancelled.remove(&keys.call_id).is_some() {
+                    let _ = call.cast(actors::call::CallMsg::Sip(SipEvent::Cancelled));
+                }
+                Ok(())
+            }
+            Ok(Err(err)) => {
+                warn!(%call_id, %err, "call actor did not start");
+                Err(refuse(503, "internal_error"))
+            }
+            Err(err) => {
+                warn!(%call_id, %err, "supervisor unreachable");
+                Err(refuse(503, "internal_error"))
+            }
+        }
+    }
+
+    /// Leases a port and binds its socket, skipping ports another process holds.
+    async fn bind_rtp(&self) -> Option<(UdpSocket, PortLease)> {
+        for _ in 0..8 {
+            let lease = self.ports.lease()?;
+            let addr = SocketAddr::new(self.config.public_ip, lease.port());
+            match UdpSocket::bind(addr).await {
+                Ok(socket) => return Some((socket, lease)),
+                Err(err) => warn!(%addr, %err, "RTP port busy, trying another"),
+            }
+        }
+        None
+    }
+
+    async fn write_refusal(&self, record: &NewCall, cause: &str) {
+        let inserted = self.store.insert_call(record).await;
+        if let Err(err) = &inserted
+            && !matches!(err, store::StoreError::Conflict { .. })
+        {
+            warn!(call_id = %record.id, %err, "refused-call record not written");
+            return;
+        }
+        let end = CallEnd {
+            state: CallState::Refused,
+            ended_at: unix_ms(SystemTime::now()),
+            billed_secs: 0,
+            cost_micros: 0,
+            hangup_cause: Some(cause.to_string()),
+            hangup_by: Some("switch".into()),
+            media: None,
+        };
+        if let Err(err) = self.store.finish_call(&record.id, &end).await {
+            warn!(call_id = %record.id, %err, "refused-call record not closed");
+        }
+    }
+}
+
+/// The user part of a Request-URI (`sip:1000@host` → `1000`).
+fn dialed_number(uri: &str) -> String {
+    let rest = uri.split_once(':').map(|(_, r)| r).unwrap_or(uri);
+    match rest.split_once('@') {
+        Some((user, _)) => user.split(';').next().unwrap_or(user).to_string(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dialed_number;
+
+    #[test]
+    fn number_is_the_user_part() {
+        assert_eq!(dialed_number("sip:1000@127.0.0.1:5060"), "1000");
+        assert_eq!(
+            dialed_number("sip:+15551234;phone-context=x@h"),
+            "+15551234"
+        );
+        assert_eq!(dialed_number("sip:127.0.0.1"), "");
+    }
+}

@@ -1,0 +1,138 @@
+//! Where each endpoint event goes: live calls (by Call-ID, through the registry), the router (new
+//! INVITEs), or an immediate answer (OPTIONS pings, requests for unknown dialogs).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actors::call::CallMsg;
+use actors::registry::CallRegistry;
+use actors::sip_link::{SipCommand, SipEvent};
+use dashmap::DashSet;
+use sip::dialog::ALLOW;
+use sip::endpoint::{Endpoint, EndpointEvent, TxId};
+use sip::message::{Method, Request, ResponseBuilder, new_tag};
+use tracing::warn;
+
+use crate::router::Router;
+
+/// Routes endpoint events and applies transport commands.
+pub struct Dispatcher {
+    registry: CallRegistry,
+    router: Arc<Router>,
+    /// Call-IDs cancelled before their call actor existed; the router checks it.
+    pub(crate) cancelled: Arc<DashSet<String>>,
+    user_agent: String,
+}
+
+impl Dispatcher {
+    /// A dispatcher over the live-call registry and the router.
+    pub fn new(registry: CallRegistry, router: Arc<Router>, user_agent: String) -> Self {
+        let cancelled = router.cancelled.clone();
+        Dispatcher {
+            registry,
+            router,
+            cancelled,
+            user_agent,
+        }
+    }
+
+    pub(crate) fn apply(&self, endpoint: &mut Endpoint, command: SipCommand) {
+        let now = Instant::now();
+        match command {
+            SipCommand::Respond { tx, response } => {
+                if let Err(err) = endpoint.respond(now, tx, response) {
+                    warn!(%err, "response not sent");
+                }
+            }
+            SipCommand::Request {
+                sip_call_id,
+                request,
+                peer,
+            } => {
+                if let Err(err) = endpoint.send_request(now, request, peer) {
+                    warn!(%sip_call_id, %err, "request not sent");
+                }
+            }
+        }
+    }
+
+    fn to_call(&self, call_id: &str, event: SipEvent) -> bool {
+        match self.registry.get(call_id) {
+            Some(call) => call.cast(CallMsg::Sip(event)).is_ok(),
+            None => false,
+        }
+    }
+
+    fn answer(&self, endpoint: &mut Endpoint, tx: TxId, request: &Request, status: u16) {
+        let mut builder = ResponseBuilder::new(request, status, Some(&new_tag()))
+            .header("Server", self.user_agent.clone());
+        if status == 200 || status == 405 {
+            builder = builder
+                .header("Allow", ALLOW)
+                .header("Accept", "application/sdp")
+                .header("Supported", "");
+        }
+        let _ = endpoint.respond(Instant::now(), tx, builder.build());
+    }
+
+    pub(crate) fn dispatch(&self, endpoint: &mut Endpoint, event: EndpointEvent) {
+        match event {
+            EndpointEvent::Request {
+                tx,
+                request,
+                keys,
+                peer,
+            } => {
+                let new_call = request.method == Method::Invite && keys.to_tag.is_none();
+                if new_call {
+                    let router = self.router.clone();
+                    tokio::spawn(async move { router.on_invite(tx, request, keys, peer).await });
+                    return;
+                }
+                let call_id = keys.call_id.clone();
+                let status = match request.method {
+                    Method::Options if keys.to_tag.is_none() => 200,
+                    _ if keys.to_tag.is_none() => 405,
+                    _ => 481,
+                };
+                let event = SipEvent::Request {
+                    tx,
+                    request: request.clone(),
+                    keys,
+                    peer,
+                };
+                if !self.to_call(&call_id, event) {
+                    self.answer(endpoint, tx, &request, status);
+                }
+            }
+            EndpointEvent::Ack { keys, .. } => {
+                self.to_call(&keys.call_id, SipEvent::Ack);
+            }
+            EndpointEvent::Cancelled { keys, .. } => {
+                if !self.to_call(&keys.call_id, SipEvent::Cancelled) {
+                    // The router is still admitting this INVITE: it will see the mark. Check
+                    // again in case the call appeared between the two looks.
+                    self.cancelled.insert(keys.call_id.clone());
+                    if self.to_call(&keys.call_id, SipEvent::Cancelled) {
+                        self.cancelled.remove(&keys.call_id);
+                    }
+                }
+            }
+            EndpointEvent::Response { response, keys, .. } => {
+                self.to_call(
+                    &keys.call_id,
+                    SipEvent::Response {
+                        status: response.status_code.code(),
+                    },
+                );
+            }
+            EndpointEvent::Timeout {
+                tx,
+                call_id,
+                reason,
+            } => {
+                self.to_call(&call_id, SipEvent::Timeout { tx, reason });
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Runs the real `switch` binary on loopback with a throwaway database and free ports, and stops
+//! it when dropped.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+
+/// A running switch.
+pub struct SwitchProcess {
+    child: Child,
+    pub sip: SocketAddr,
+    pub admin: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+    log: PathBuf,
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Distinct RTP ranges for switches started by one test binary (tests run in parallel).
+static NEXT_RTP_BASE: AtomicU16 = AtomicU16::new(0);
+
+impl SwitchProcess {
+    /// Starts the switch with `extra` environment overrides and waits until `/health` answers.
+    pub fn start(extra: &[(&str, &str)]) -> SwitchProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let sip: SocketAddr = format!("127.0.0.1:{}", free_udp_port()).parse().unwrap();
+        let admin: SocketAddr = format!("127.0.0.1:{}", free_tcp_port()).parse().unwrap();
+        let database_url = format!("sqlite://{}/switch.db", dir.path().display());
+        let slot = NEXT_RTP_BASE.fetch_add(1, Ordering::SeqCst);
+        let base = 30_000 + (std::process::id() % 50) as u16 * 400 + slot * 100;
+        let log = dir.path().join("switch.log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switch"));
+        cmd.arg("run")
+            .current_dir(dir.path())
+            .env("SWITCH_SIP_LISTEN", sip.to_string())
+            .env("SWITCH_ADMIN_LISTEN", admin.to_string())
+            .env("SWITCH_DATABASE_URL", &database_url)
+            .env("SWITCH_RTP_PORT_MIN", base.to_string())
+            .env("SWITCH_RTP_PORT_MAX", (base + 99).to_string())
+            .env("SWITCH_LOG_LEVEL", "info")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::inherit());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("switch binary starts");
+        let mut process = SwitchProcess {
+            child,
+            sip,
+            admin,
+            dir,
+            database_url,
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(status) = process.child.try_wait().unwrap() {
+                panic!("switch exited early with {status}:\n{}", process.log());
+            }
+            if process
+                .http_get("/health")
+                .is_some_and(|(code, _)| code == 200)
+            {
+                return process;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("switch not healthy within 30 s:\n{}", process.log());
+    }
+
+    /// The switch's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A plain HTTP/1.1 GET on the admin listener: (status, body).
+    pub fn http_get(&self, path: &str) -> Option<(u16, String)> {
+        let mut stream = TcpStream::connect_timeout(&self.admin, Duration::from_secs(1)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text).ok()?;
+        let code = text.split_whitespace().nth(1)?.parse().ok()?;
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        Some((code, body))
+    }
+
+    /// Opens the switch's database from the test.
+    pub async fn store(&self) -> store::Store {
+        store::Store::connect(&self.database_url, 2).await.unwrap()
+    }
+}
+
+impl Drop for SwitchProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 100 ms for up to `within`.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
