@@ -13,7 +13,7 @@ use tracing::{debug, info, warn};
 
 use crate::call::CallMsg;
 use crate::outcome::HangupBy;
-use crate::sip_link::{SipCommand, SipEvent, SipLink};
+use crate::sip_link::{IncomingRequest, SipCommand, SipEvent, SipLink};
 
 /// The dialog shared with the switch supervisor, which sends BYE from it if the call actor dies.
 pub type SharedDialog = Arc<Mutex<UasDialog>>;
@@ -170,9 +170,12 @@ impl Actor for DialogActor {
                     let _ = state.args.call.cast(CallMsg::Confirmed);
                 }
             }
-            DialogMsg::Sip(SipEvent::Request {
-                tx, request, keys, ..
-            }) => state.on_request(tx, request, keys),
+            DialogMsg::Sip(SipEvent::Request(incoming)) => {
+                let IncomingRequest {
+                    tx, request, keys, ..
+                } = *incoming;
+                state.on_request(tx, request, keys)
+            }
             DialogMsg::Sip(SipEvent::Cancelled) => {
                 if !state.answered {
                     let invite = state.args.invite.clone();

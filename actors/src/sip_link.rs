@@ -43,22 +43,26 @@ impl SipLink {
     }
 }
 
+/// A request that opened a server transaction.
+#[derive(Debug, Clone)]
+pub struct IncomingRequest {
+    /// Server transaction to answer on.
+    pub tx: TxId,
+    /// The request.
+    pub request: Request,
+    /// Its keys.
+    pub keys: MessageKeys,
+    /// Where responses go.
+    pub peer: Peer,
+}
+
 /// A SIP event for one call, routed by Call-ID.
 #[derive(Debug, Clone)]
 pub enum SipEvent {
     /// ACK of our 2xx.
     Ack,
     /// A new request inside the call (BYE, re-INVITE, OPTIONS, INFO…).
-    Request {
-        /// Server transaction to answer on.
-        tx: TxId,
-        /// The request.
-        request: Request,
-        /// Its keys.
-        keys: MessageKeys,
-        /// Where responses go.
-        peer: Peer,
-    },
+    Request(Box<IncomingRequest>),
     /// The caller cancelled the INVITE (the CANCEL was answered already).
     Cancelled,
     /// A response to one of our requests.

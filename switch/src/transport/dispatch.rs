@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use actors::call::CallMsg;
 use actors::registry::CallRegistry;
-use actors::sip_link::{SipCommand, SipEvent};
+use actors::sip_link::{IncomingRequest, SipCommand, SipEvent};
 use dashmap::DashSet;
 use sip::dialog::ALLOW;
 use sip::endpoint::{Endpoint, EndpointEvent, TxId};
@@ -95,12 +95,12 @@ impl Dispatcher {
                     _ if keys.to_tag.is_none() => 405,
                     _ => 481,
                 };
-                let event = SipEvent::Request {
+                let event = SipEvent::Request(Box::new(IncomingRequest {
                     tx,
                     request: request.clone(),
                     keys,
                     peer,
-                };
+                }));
                 if !self.to_call(&call_id, event) {
                     self.answer(endpoint, tx, &request, status);
                 }

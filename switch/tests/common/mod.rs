@@ -1,7 +1,7 @@
 //! Runs the real `switch` binary on loopback with a throwaway database and free ports, and stops
 //! it when dropped.
 
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -46,8 +46,9 @@ impl SwitchProcess {
         let sip: SocketAddr = format!("127.0.0.1:{}", free_udp_port()).parse().unwrap();
         let admin: SocketAddr = format!("127.0.0.1:{}", free_tcp_port()).parse().unwrap();
         let database_url = format!("sqlite://{}/switch.db", dir.path().display());
+        // Test processes run in parallel: each switch gets its own random block of 100 ports.
         let slot = NEXT_RTP_BASE.fetch_add(1, Ordering::SeqCst);
-        let base = 30_000 + (std::process::id() % 50) as u16 * 400 + slot * 100;
+        let base = 20_000 + ((rand::random::<u16>() % 380) + slot) % 400 * 100;
         let log = dir.path().join("switch.log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_switch"));
         cmd.arg("run")
