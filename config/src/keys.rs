@@ -26,6 +26,11 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("log", "format"),
     ("calls", "max_duration_secs"),
     ("calls", "drain_timeout_secs"),
+    ("calls", "node_id"),
+    ("pricing", "stt_per_minute_micros"),
+    ("pricing", "llm_input_per_million_tokens_micros"),
+    ("pricing", "llm_output_per_million_tokens_micros"),
+    ("pricing", "tts_per_million_chars_micros"),
 ];
 
 /// Keys whose default is "unset": TOML has no null, so the example file shows them commented out
@@ -91,7 +96,7 @@ mod tests {
         assert_eq!(
             known_sections(),
             [
-                "sip", "rtp", "admin", "database", "demo", "tts", "log", "calls"
+                "sip", "rtp", "admin", "database", "demo", "tts", "log", "calls", "pricing"
             ]
         );
     }

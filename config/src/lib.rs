@@ -20,7 +20,7 @@
 //! ```text
 //! rtp.port_min = "lots": expected an integer 1024-65535
 //! sip.listen = "nowhere": expected a socket address like 0.0.0.0:5060
-//! bogus.key: unknown key (known sections: sip, rtp, admin, database, demo, tts, log, calls)
+//! bogus.key: unknown key (known sections: sip, rtp, admin, database, demo, tts, log, calls, pricing)
 //! ```
 //!
 //! Keys set from the environment are named with their variable:
@@ -47,8 +47,8 @@ pub use keys::{
     ENV_PREFIX, KNOWN_KEYS, UNSET_BY_DEFAULT, env_var_name, known_keys_of, known_sections,
 };
 pub use model::{
-    AdminConfig, CallsConfig, Config, DatabaseConfig, DemoConfig, LogConfig, LogFormat, RtpConfig,
-    SipConfig, TtsConfig,
+    AdminConfig, CallsConfig, Config, DatabaseConfig, DemoConfig, LogConfig, LogFormat,
+    PricingConfig, RtpConfig, SipConfig, TtsConfig,
 };
 
 /// The documented example configuration: every key with a comment and its default value, printed

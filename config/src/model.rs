@@ -28,6 +28,8 @@ pub struct Config {
     pub log: LogConfig,
     /// `[calls]`: limits on calls and shutdown.
     pub calls: CallsConfig,
+    /// `[pricing]`: what the speech and language providers cost the operator.
+    pub pricing: PricingConfig,
 }
 
 /// `[sip]` section.
@@ -213,6 +215,9 @@ pub struct CallsConfig {
     pub max_duration_secs: u32,
     /// On shutdown, seconds to wait for calls to end before hanging them up (0-3600). Default 30.
     pub drain_timeout_secs: u32,
+    /// This node's name on call records; at start-up the node closes the calls it left open
+    /// (crash recovery), so every node sharing a database needs its own. Default "node-1".
+    pub node_id: String,
 }
 
 impl Default for CallsConfig {
@@ -220,8 +225,23 @@ impl Default for CallsConfig {
         Self {
             max_duration_secs: 3600,
             drain_timeout_secs: 30,
+            node_id: "node-1".to_owned(),
         }
     }
+}
+
+/// `[pricing]` section: provider prices in micro-units, used for each call's cost lines. The
+/// embedded offline providers cost nothing, hence the defaults of 0.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct PricingConfig {
+    /// Speech-to-text, per minute of audio. Default 0.
+    pub stt_per_minute_micros: i64,
+    /// Language model, per million input tokens. Default 0.
+    pub llm_input_per_million_tokens_micros: i64,
+    /// Language model, per million output tokens. Default 0.
+    pub llm_output_per_million_tokens_micros: i64,
+    /// Text-to-speech, per million characters. Default 0.
+    pub tts_per_million_chars_micros: i64,
 }
 
 #[cfg(test)]

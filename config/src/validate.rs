@@ -7,8 +7,8 @@
 use crate::error::KeyError;
 use crate::fields::Fields;
 use crate::model::{
-    AdminConfig, CallsConfig, Config, DatabaseConfig, DemoConfig, LogConfig, LogFormat, RtpConfig,
-    SipConfig, TtsConfig,
+    AdminConfig, CallsConfig, Config, DatabaseConfig, DemoConfig, LogConfig, LogFormat,
+    PricingConfig, RtpConfig, SipConfig, TtsConfig,
 };
 
 /// Lowest and highest allowed RTP port.
@@ -114,10 +114,33 @@ pub(crate) fn read_config(f: &mut Fields) -> Config {
         calls: CallsConfig {
             max_duration_secs: f.int("calls", "max_duration_secs", d.calls.max_duration_secs, 10..=86400),
             drain_timeout_secs: f.int("calls", "drain_timeout_secs", d.calls.drain_timeout_secs, 0..=3600),
+            node_id: f.string(
+                "calls",
+                "node_id",
+                d.calls.node_id,
+                "expected a node name of 1-64 letters, digits, '-', '_' or '.'",
+                is_node_id,
+            ),
+        },
+        pricing: PricingConfig {
+            stt_per_minute_micros: f.int("pricing", "stt_per_minute_micros", d.pricing.stt_per_minute_micros, 0..=MAX_PRICE_MICROS),
+            llm_input_per_million_tokens_micros: f.int("pricing", "llm_input_per_million_tokens_micros", d.pricing.llm_input_per_million_tokens_micros, 0..=MAX_PRICE_MICROS),
+            llm_output_per_million_tokens_micros: f.int("pricing", "llm_output_per_million_tokens_micros", d.pricing.llm_output_per_million_tokens_micros, 0..=MAX_PRICE_MICROS),
+            tts_per_million_chars_micros: f.int("pricing", "tts_per_million_chars_micros", d.pricing.tts_per_million_chars_micros, 0..=MAX_PRICE_MICROS),
         },
     };
     check_port_range(f, &config.rtp);
     config
+}
+
+/// The largest price accepted: 1,000,000 currency units per billing unit.
+const MAX_PRICE_MICROS: i64 = 1_000_000_000_000;
+
+/// 1-64 characters from `[A-Za-z0-9._-]`.
+fn is_node_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Non-blank and free of control characters (so it cannot break a header or a log line).

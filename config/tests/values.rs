@@ -122,6 +122,36 @@ const BAD: &[(&str, &str, &str, &str)] = &[
         "3601",
         "calls.drain_timeout_secs = 3601: expected an integer 0-3600",
     ),
+    (
+        "calls",
+        "node_id",
+        "\"two words\"",
+        "calls.node_id = \"two words\": expected a node name of 1-64 letters, digits, '-', '_' or '.'",
+    ),
+    (
+        "pricing",
+        "stt_per_minute_micros",
+        "-1",
+        "pricing.stt_per_minute_micros = -1: expected an integer 0-1000000000000",
+    ),
+    (
+        "pricing",
+        "llm_input_per_million_tokens_micros",
+        "\"cheap\"",
+        "pricing.llm_input_per_million_tokens_micros = \"cheap\": expected an integer 0-1000000000000",
+    ),
+    (
+        "pricing",
+        "llm_output_per_million_tokens_micros",
+        "1.5",
+        "pricing.llm_output_per_million_tokens_micros = 1.5: expected an integer 0-1000000000000",
+    ),
+    (
+        "pricing",
+        "tts_per_million_chars_micros",
+        "1000000000001",
+        "pricing.tts_per_million_chars_micros = 1000000000001: expected an integer 0-1000000000000",
+    ),
 ];
 
 #[test]
