@@ -64,10 +64,6 @@ pub struct CallEnd {
     pub state: CallState,
     /// Unix milliseconds.
     pub ended_at: i64,
-    /// Seconds billed in total.
-    pub billed_secs: i64,
-    /// Total charged, in micro-units.
-    pub cost_micros: i64,
     /// SIP status or reason, e.g. `"BYE"`, `"487"`, `"insufficient_credit"`.
     pub hangup_cause: Option<String>,
     /// Who hung up: e.g. `"caller"`, `"agent"`, `"system"`.
@@ -117,6 +113,8 @@ pub struct CallRecord {
     pub media: Option<String>,
     /// The switch node that handled the call.
     pub node: Option<String>,
+    /// What the call's providers cost the operator: the sum of its cost lines.
+    pub ai_cost_micros: i64,
 }
 
 impl CallRecord {
@@ -141,6 +139,7 @@ impl CallRecord {
             hangup_by: row.try_get("hangup_by")?,
             media: row.try_get("media")?,
             node: row.try_get("node")?,
+            ai_cost_micros: row.try_get("ai_cost_micros")?,
         })
     }
 }
@@ -150,7 +149,9 @@ macro_rules! call_columns {
     () => {
         "SELECT id, tenant_id, agent_id, trunk_id, direction, sip_call_id, from_uri, to_uri, \
          state, started_at, answered_at, ended_at, last_tick_at, billed_secs, cost_micros, \
-         hangup_cause, hangup_by, media, node FROM call_records"
+         hangup_cause, hangup_by, media, node, \
+         CAST((SELECT COALESCE(SUM(l.cost_micros), 0) FROM call_cost_lines l \
+         WHERE l.call_id = call_records.id) AS BIGINT) AS ai_cost_micros FROM call_records"
     };
 }
 
@@ -158,35 +159,8 @@ impl Store {
     /// Stores a new call in state `ringing`. An id used before is a `Conflict`; an unknown
     /// tenant, agent or trunk is `NotFound`.
     pub async fn insert_call(&self, c: &NewCall) -> Result<(), StoreError> {
-        if c.id.trim().is_empty() {
-            return Err(StoreError::invalid("id", "must not be empty"));
-        }
-        sqlx::query(
-            "INSERT INTO call_records (id, tenant_id, agent_id, trunk_id, direction, sip_call_id, \
-             from_uri, to_uri, state, started_at, billed_secs, cost_micros, node) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11)",
-        )
-        .bind(&c.id)
-        .bind(c.tenant_id.as_deref())
-        .bind(c.agent_id.as_deref())
-        .bind(c.trunk_id.as_deref())
-        .bind(c.direction.as_str())
-        .bind(&c.sip_call_id)
-        .bind(&c.from_uri)
-        .bind(&c.to_uri)
-        .bind(CallState::Ringing.as_str())
-        .bind(c.started_at)
-        .bind(c.node.as_deref())
-        .execute(&self.pool)
-        .await
-        .map_err(|e| {
-            map_insert_error(
-                e,
-                || format!("call {} already exists", c.id),
-                ("tenant, agent or trunk of call", &c.id),
-            )
-        })?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_call_row(&mut conn, c).await
     }
 
     /// Moves a ringing call to `live`, answered at `at_ms`. `NotFound` if there is no such
@@ -208,35 +182,9 @@ impl Store {
         }
     }
 
-    /// Records a billing tick on a live call: totals so far and the tick time.
-    pub async fn record_tick(
-        &self,
-        id: &str,
-        at_ms: i64,
-        billed_secs: i64,
-        cost_micros: i64,
-    ) -> Result<(), StoreError> {
-        validate_totals(billed_secs, cost_micros)?;
-        let done = sqlx::query(
-            "UPDATE call_records SET last_tick_at = $1, billed_secs = $2, cost_micros = $3 \
-             WHERE id = $4 AND state = $5",
-        )
-        .bind(at_ms)
-        .bind(billed_secs)
-        .bind(cost_micros)
-        .bind(id)
-        .bind(CallState::Live.as_str())
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(self.explain_not_updated(id, "is not live").await)
-        }
-    }
-
-    /// Ends a ringing or live call with `end.state` (`ended` or `refused`), its totals,
-    /// hang-up details and media JSON. `Conflict` if the call already finished.
+    /// Ends a ringing or live call with `end.state` (`ended` or `refused`), hang-up details
+    /// and media JSON. Billed seconds and cost stay as the meter's charges wrote them (see
+    /// [`Store::charge_call`]), so they always equal the call's ledger entries. `Conflict` if the call already finished.
     pub async fn finish_call(&self, id: &str, end: &CallEnd) -> Result<(), StoreError> {
         if !matches!(end.state, CallState::Ended | CallState::Refused) {
             return Err(StoreError::invalid(
@@ -244,16 +192,12 @@ impl Store {
                 format!("a call finishes as ended or refused, not {}", end.state),
             ));
         }
-        validate_totals(end.billed_secs, end.cost_micros)?;
         let done = sqlx::query(
-            "UPDATE call_records SET state = $1, ended_at = $2, billed_secs = $3, \
-             cost_micros = $4, hangup_cause = $5, hangup_by = $6, media = $7 \
-             WHERE id = $8 AND state IN ($9, $10)",
+            "UPDATE call_records SET state = $1, ended_at = $2, hangup_cause = $3, \
+             hangup_by = $4, media = $5 WHERE id = $6 AND state IN ($7, $8)",
         )
         .bind(end.state.as_str())
         .bind(end.ended_at)
-        .bind(end.billed_secs)
-        .bind(end.cost_micros)
         .bind(end.hangup_cause.as_deref())
         .bind(end.hangup_by.as_deref())
         .bind(end.media.as_deref())
@@ -326,13 +270,38 @@ impl Store {
     }
 }
 
-/// Billed seconds and cost are never negative.
-fn validate_totals(billed_secs: i64, cost_micros: i64) -> Result<(), StoreError> {
-    if billed_secs < 0 {
-        return Err(StoreError::invalid("billed_secs", "must not be negative"));
+/// Inserts a call in state `ringing` on `conn` (a pooled connection or an open transaction).
+pub(crate) async fn insert_call_row(
+    conn: &mut sqlx::AnyConnection,
+    c: &NewCall,
+) -> Result<(), StoreError> {
+    if c.id.trim().is_empty() {
+        return Err(StoreError::invalid("id", "must not be empty"));
     }
-    if cost_micros < 0 {
-        return Err(StoreError::invalid("cost_micros", "must not be negative"));
-    }
+    sqlx::query(
+        "INSERT INTO call_records (id, tenant_id, agent_id, trunk_id, direction, sip_call_id, \
+         from_uri, to_uri, state, started_at, billed_secs, cost_micros, node) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11)",
+    )
+    .bind(&c.id)
+    .bind(c.tenant_id.as_deref())
+    .bind(c.agent_id.as_deref())
+    .bind(c.trunk_id.as_deref())
+    .bind(c.direction.as_str())
+    .bind(&c.sip_call_id)
+    .bind(&c.from_uri)
+    .bind(&c.to_uri)
+    .bind(CallState::Ringing.as_str())
+    .bind(c.started_at)
+    .bind(c.node.as_deref())
+    .execute(conn)
+    .await
+    .map_err(|e| {
+        map_insert_error(
+            e,
+            || format!("call {} already exists", c.id),
+            ("tenant, agent or trunk of call", &c.id),
+        )
+    })?;
     Ok(())
 }

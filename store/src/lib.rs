@@ -16,6 +16,7 @@
 
 mod agents;
 mod api_keys;
+mod billing;
 mod calls;
 mod connect;
 mod costs;
@@ -30,6 +31,10 @@ mod wallet;
 
 pub use agents::Agent;
 pub use api_keys::ApiKey;
+pub use billing::{
+    Admission, AlertKind, CallCharge, CallSettlement, ChargeOutcome, WalletAlert, crossed,
+    settle_key, tick_key,
+};
 pub use calls::{CallEnd, CallRecord, CallState, Direction, NewCall};
 pub use connect::{Backend, Store, redact_url};
 pub use costs::{CostKind, CostLine, NewCostLine};

@@ -356,7 +356,7 @@ pub(crate) async fn apply_credit(
 }
 
 /// The entry written under `key`, if any.
-async fn find_by_key(
+pub(crate) async fn find_by_key(
     conn: &mut AnyConnection,
     key: &str,
 ) -> Result<Option<LedgerEntry>, sqlx::Error> {
@@ -368,7 +368,7 @@ async fn find_by_key(
 }
 
 /// The wallet's balance, or `None` if the tenant has no wallet.
-async fn wallet_balance(
+pub(crate) async fn wallet_balance(
     conn: &mut AnyConnection,
     tenant_id: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
@@ -379,7 +379,10 @@ async fn wallet_balance(
 }
 
 /// Inserts a ledger entry; the raw error lets callers spot a replayed key.
-async fn insert_entry(conn: &mut AnyConnection, e: &LedgerEntry) -> Result<(), sqlx::Error> {
+pub(crate) async fn insert_entry(
+    conn: &mut AnyConnection,
+    e: &LedgerEntry,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO ledger_entries (id, tenant_id, amount_micros, kind, idempotency_key, \
          call_id, description, balance_after_micros, created_at) \

@@ -4,8 +4,8 @@ mod common;
 
 use common::{Ctx, on_both, tenant_with_agent};
 use store::{
-    CallEnd, CallState, CostKind, Direction, NewCall, NewCostLine, NewTrunk, NewTurn, Speaker,
-    Store, StoreError,
+    CallCharge, CallEnd, CallState, CostKind, Direction, NewCall, NewCostLine, NewTrunk, NewTurn,
+    Speaker, Store, StoreError,
 };
 
 fn call(id: &str, tenant_id: Option<&str>, agent_id: Option<&str>, started_at: i64) -> NewCall {
@@ -68,9 +68,18 @@ async fn call_record_round_trip() {
             Err(StoreError::Conflict { .. })
         ));
         store
-            .record_tick("c1", 9_000, 6, 6_000)
+            .credit(&tenant_id, 100_000, "top-up-1", "test credit")
             .await
-            .expect("tick");
+            .expect("credit");
+        let charge = CallCharge {
+            tenant_id: tenant_id.clone(),
+            call_id: "c1".to_string(),
+            tick: 0,
+            amount_micros: 6_000,
+            billed_secs_after: 6,
+            at_ms: 9_000,
+        };
+        store.charge_call(&charge).await.expect("tick");
         let live = store.get_call("c1").await.expect("get").expect("exists");
         assert_eq!(live.state, CallState::Live);
         assert_eq!(live.answered_at, Some(3_000));
@@ -80,8 +89,6 @@ async fn call_record_round_trip() {
         let end = CallEnd {
             state: CallState::Ended,
             ended_at: 15_000,
-            billed_secs: 12,
-            cost_micros: 12_000,
             hangup_cause: Some("BYE".to_string()),
             hangup_by: Some("caller".to_string()),
             media: Some(r#"{"rx_packets":600,"lost":2}"#.to_string()),
@@ -90,7 +97,9 @@ async fn call_record_round_trip() {
         let ended = store.get_call("c1").await.expect("get").expect("exists");
         assert_eq!(ended.state, CallState::Ended);
         assert_eq!(ended.ended_at, Some(15_000));
-        assert_eq!((ended.billed_secs, ended.cost_micros), (12, 12_000));
+        // Totals are the charges', untouched by finishing.
+        assert_eq!((ended.billed_secs, ended.cost_micros), (6, 6_000));
+        assert_eq!(store.call_ledger_total("c1").await.unwrap(), -6_000);
         assert_eq!(ended.hangup_cause.as_deref(), Some("BYE"));
         assert_eq!(ended.hangup_by.as_deref(), Some("caller"));
         assert_eq!(ended.media, end.media);
@@ -101,10 +110,18 @@ async fn call_record_round_trip() {
             store.finish_call("c1", &end).await,
             Err(StoreError::Conflict { .. })
         ));
+        // A tick arriving after the end must not charge.
+        let late = CallCharge {
+            tick: 1,
+            billed_secs_after: 12,
+            at_ms: 20_000,
+            ..charge.clone()
+        };
         assert!(matches!(
-            store.record_tick("c1", 20_000, 18, 18_000).await,
+            store.charge_call(&late).await,
             Err(StoreError::Conflict { .. })
         ));
+        assert_eq!(store.balance(&tenant_id).await.unwrap(), 94_000);
         assert!(matches!(
             store.mark_answered("nope", 1).await,
             Err(StoreError::NotFound { what: "call", .. })
@@ -144,8 +161,6 @@ async fn refused_calls_and_listing() {
         let live = CallEnd {
             state: CallState::Live,
             ended_at: 250,
-            billed_secs: 0,
-            cost_micros: 0,
             hangup_cause: None,
             hangup_by: None,
             media: None,
@@ -312,6 +327,8 @@ async fn cost_lines_round_trip() {
         assert_eq!(stored.iter().map(|l| l.cost_micros).sum::<i64>(), 8_544);
         assert_eq!(stored[1].kind, CostKind::LlmInputTokens);
         assert_eq!(stored[2].provider, "elevenlabs");
+        let call = store.get_call("c1").await.expect("get").expect("exists");
+        assert_eq!(call.ai_cost_micros, 8_544);
 
         let bad = NewCostLine {
             kind: CostKind::Telephony,

@@ -47,8 +47,6 @@ impl CallEvents for StoreCallEvents {
             let end = CallEnd {
                 state: CallState::Ended,
                 ended_at: unix_ms(outcome.ended_at),
-                billed_secs: 0,
-                cost_micros: 0,
                 hangup_cause: Some(outcome.cause.clone()),
                 hangup_by: Some(outcome.hangup_by.as_str().to_string()),
                 media,

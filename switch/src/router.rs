@@ -277,8 +277,6 @@ impl Router {
         let end = CallEnd {
             state: CallState::Refused,
             ended_at: unix_ms(SystemTime::now()),
-            billed_secs: 0,
-            cost_micros: 0,
             hangup_cause: Some(cause.to_string()),
             hangup_by: Some("switch".into()),
             media: None,

@@ -1,0 +1,259 @@
+//! Billing writes on SQLite and PostgreSQL: admission under the concurrent-call cap, meter
+//! ticks, settlement, crash recovery; and the invariant that a wallet equals its ledger and a
+//! call record equals its call's entries.
+
+mod common;
+
+use common::{Ctx, on_both, tenant_with_agent};
+use store::{
+    Admission, AlertKind, CallCharge, CallSettlement, ChargeOutcome, Direction, NewCall, Store,
+    StoreError,
+};
+
+fn new_call(id: &str, tenant: &str, agent: &str, node: &str) -> NewCall {
+    NewCall {
+        id: id.to_string(),
+        tenant_id: Some(tenant.to_string()),
+        agent_id: Some(agent.to_string()),
+        trunk_id: None,
+        direction: Direction::Inbound,
+        sip_call_id: format!("{id}@carrier"),
+        from_uri: "sip:caller@carrier".into(),
+        to_uri: "sip:1000@switch".into(),
+        started_at: 1_000,
+        node: Some(node.to_string()),
+    }
+}
+
+fn tick(tenant: &str, call: &str, n: u32, amount: i64, secs: i64) -> CallCharge {
+    CallCharge {
+        tenant_id: tenant.to_string(),
+        call_id: call.to_string(),
+        tick: n,
+        amount_micros: amount,
+        billed_secs_after: secs,
+        at_ms: 2_000 + i64::from(n) * 1_000,
+    }
+}
+
+async fn ledger_sum(store: &Store, tenant: &str) -> i64 {
+    store
+        .ledger(tenant)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.amount_micros)
+        .sum()
+}
+
+#[tokio::test]
+async fn ticks_settle_and_agree_with_the_ledger() {
+    on_both(|Ctx { store, .. }| async move {
+        let (t, a) = tenant_with_agent(&store, "Acme").await;
+        store.credit(&t.id, 100_000, "topup-1", "").await.unwrap();
+        assert_eq!(
+            store
+                .admit_call(&new_call("c1", &t.id, &a.id, "n1"), 5)
+                .await
+                .unwrap(),
+            Admission::Admitted
+        );
+        for n in 0..7 {
+            let out = store
+                .charge_call(&tick(&t.id, "c1", n, 10_000, i64::from(n) + 1))
+                .await
+                .unwrap();
+            assert!(matches!(out, ChargeOutcome::Charged { .. }), "{out:?}");
+        }
+        // A retried tick charges nothing.
+        let again = store
+            .charge_call(&tick(&t.id, "c1", 6, 10_000, 7))
+            .await
+            .unwrap();
+        assert!(matches!(again, ChargeOutcome::AlreadyCharged(_)));
+        assert_eq!(store.balance(&t.id).await.unwrap(), 30_000);
+
+        // 7 s reserved, 6 s used: refund one second, twice asked, once done.
+        let settle = CallSettlement {
+            tenant_id: t.id.clone(),
+            call_id: "c1".into(),
+            billed_secs: 6,
+            refund_micros: 10_000,
+        };
+        store.settle_call(&settle).await.unwrap();
+        store.settle_call(&settle).await.unwrap();
+        let call = store.get_call("c1").await.unwrap().unwrap();
+        assert_eq!((call.billed_secs, call.cost_micros), (6, 60_000));
+        assert_eq!(store.call_ledger_total("c1").await.unwrap(), -60_000);
+        assert_eq!(store.balance(&t.id).await.unwrap(), 40_000);
+        assert_eq!(ledger_sum(&store, &t.id).await, 40_000);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn insufficient_balance_charges_nothing_and_alerts() {
+    on_both(|Ctx { store, .. }| async move {
+        let (t, a) = tenant_with_agent(&store, "Acme").await;
+        store.credit(&t.id, 100_000, "topup-1", "").await.unwrap();
+        store
+            .admit_call(&new_call("c1", &t.id, &a.id, "n1"), 5)
+            .await
+            .unwrap();
+        let mut alerts = Vec::new();
+        for n in 0..10 {
+            match store
+                .charge_call(&tick(&t.id, "c1", n, 10_000, i64::from(n) + 1))
+                .await
+                .unwrap()
+            {
+                ChargeOutcome::Charged { alerts: a, .. } => {
+                    alerts.extend(a.into_iter().map(|a| a.kind))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            alerts,
+            [AlertKind::Used75, AlertKind::Used90, AlertKind::Empty]
+        );
+        let out = store
+            .charge_call(&tick(&t.id, "c1", 10, 10_000, 11))
+            .await
+            .unwrap();
+        let ChargeOutcome::Insufficient {
+            balance_micros,
+            alert,
+        } = out
+        else {
+            panic!("{out:?}")
+        };
+        assert_eq!((balance_micros, alert.kind), (0, AlertKind::Empty));
+        assert_eq!(store.get_call("c1").await.unwrap().unwrap().billed_secs, 10);
+        assert_eq!(ledger_sum(&store, &t.id).await, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn admission_respects_the_cap_under_concurrency() {
+    on_both(|Ctx { store, .. }| async move {
+        let (t, a) = tenant_with_agent(&store, "Acme").await;
+        let mut tasks = Vec::new();
+        for i in 0..12 {
+            let store = store.clone();
+            let c = new_call(&format!("c{i}"), &t.id, &a.id, "n1");
+            tasks.push(tokio::spawn(async move { store.admit_call(&c, 5).await }));
+        }
+        let mut admitted = 0;
+        for task in tasks {
+            match task.await.unwrap().unwrap() {
+                Admission::Admitted => admitted += 1,
+                Admission::AtCapacity { live } => assert!(live >= 5),
+            }
+        }
+        assert_eq!(admitted, 5);
+        assert_eq!(store.list_calls(Some(&t.id), 50).await.unwrap().len(), 5);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_calls_on_one_wallet_never_overdraw() {
+    on_both(|Ctx { store, .. }| async move {
+        let (t, a) = tenant_with_agent(&store, "Acme").await;
+        // 25 increments of credit for 10 calls wanting 5 increments each.
+        store.credit(&t.id, 250_000, "topup-1", "").await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..10 {
+            let store = store.clone();
+            let (tenant, agent) = (t.id.clone(), a.id.clone());
+            tasks.push(tokio::spawn(async move {
+                let id = format!("c{i}");
+                store
+                    .admit_call(&new_call(&id, &tenant, &agent, "n1"), 100)
+                    .await
+                    .unwrap();
+                let mut paid = 0;
+                for n in 0..5 {
+                    match store
+                        .charge_call(&tick(&tenant, &id, n, 10_000, i64::from(n) + 1))
+                        .await
+                        .unwrap()
+                    {
+                        ChargeOutcome::Charged { .. } => paid += 1,
+                        ChargeOutcome::Insufficient { .. } => break,
+                        other => panic!("{other:?}"),
+                    }
+                }
+                paid
+            }));
+        }
+        let mut paid = 0;
+        for task in tasks {
+            paid += task.await.unwrap();
+        }
+        assert_eq!(paid, 25);
+        assert_eq!(store.balance(&t.id).await.unwrap(), 0);
+        assert_eq!(ledger_sum(&store, &t.id).await, 0);
+        let mut charged = 0;
+        for call in store.list_calls(Some(&t.id), 50).await.unwrap() {
+            assert_eq!(
+                call.cost_micros,
+                -store.call_ledger_total(&call.id).await.unwrap()
+            );
+            charged += call.cost_micros;
+        }
+        assert_eq!(charged, 250_000);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn recovery_closes_only_this_nodes_open_calls_at_their_last_tick() {
+    on_both(|Ctx { store, .. }| async move {
+        let (t, a) = tenant_with_agent(&store, "Acme").await;
+        store.credit(&t.id, 100_000, "topup-1", "").await.unwrap();
+        store
+            .admit_call(&new_call("mine", &t.id, &a.id, "n1"), 9)
+            .await
+            .unwrap();
+        store
+            .admit_call(&new_call("ringing", &t.id, &a.id, "n1"), 9)
+            .await
+            .unwrap();
+        store
+            .admit_call(&new_call("theirs", &t.id, &a.id, "n2"), 9)
+            .await
+            .unwrap();
+        store.mark_answered("mine", 1_500).await.unwrap();
+        for n in 0..3 {
+            store
+                .charge_call(&tick(&t.id, "mine", n, 10_000, i64::from(n) + 1))
+                .await
+                .unwrap();
+        }
+        let closed = store.recover_open_calls("n1").await.unwrap();
+        let mut ids: Vec<_> = closed.iter().map(|c| c.id.as_str()).collect();
+        ids.sort();
+        assert_eq!(ids, ["mine", "ringing"]);
+        let mine = store.get_call("mine").await.unwrap().unwrap();
+        assert_eq!(mine.ended_at, Some(4_000), "the last tick");
+        assert_eq!((mine.billed_secs, mine.cost_micros), (3, 30_000));
+        assert_eq!(mine.hangup_cause.as_deref(), Some("switch_restart"));
+        assert_eq!(
+            store.get_call("theirs").await.unwrap().unwrap().ended_at,
+            None
+        );
+        // Recovery twice changes nothing more.
+        assert!(store.recover_open_calls("n1").await.unwrap().is_empty());
+        assert_eq!(store.balance(&t.id).await.unwrap(), 70_000);
+        assert_eq!(ledger_sum(&store, &t.id).await, 70_000);
+        // A tick of a recovered call cannot charge.
+        assert!(matches!(
+            store.charge_call(&tick(&t.id, "mine", 3, 10_000, 4)).await,
+            Err(StoreError::Conflict { .. })
+        ));
+    })
+    .await;
+}
