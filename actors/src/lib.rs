@@ -16,6 +16,7 @@
 pub mod call;
 pub mod dialog_actor;
 pub mod media;
+pub mod meter;
 pub mod outcome;
 pub mod providers;
 pub mod registry;

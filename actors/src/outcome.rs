@@ -5,6 +5,8 @@ use std::time::SystemTime;
 
 use rtp::MediaSummary;
 
+use crate::meter::Settlement;
+
 /// Who ended a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HangupBy {
@@ -46,6 +48,21 @@ pub struct CallOutcome {
     pub cause: String,
     /// Media counters, when the media actor answered.
     pub media: Option<MediaSummary>,
+    /// The billing settlement, when the meter answered.
+    pub billing: Option<Settlement>,
+    /// What the call used of each provider, for its cost lines.
+    pub usage: Usage,
+}
+
+/// Provider usage of one call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Text-to-speech provider name and characters synthesized.
+    pub tts: Option<(&'static str, u64)>,
+    /// Speech-to-text provider name and milliseconds of audio transcribed.
+    pub stt: Option<(&'static str, u64)>,
+    /// Language model provider name, input tokens and output tokens.
+    pub llm: Option<(&'static str, u64, u64)>,
 }
 
 /// Receives call lifecycle reports. Implementations must not block (spawn the I/O).

@@ -93,6 +93,8 @@ fn cleanup(state: &mut SupervisorState, cell: &ActorCell, failure: Option<String
         hangup_by: HangupBy::Switch,
         cause: "internal_error".into(),
         media: None,
+        billing: None,
+        usage: Default::default(),
     });
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::mpsc;
@@ -34,6 +35,8 @@ pub struct TtsArgs {
     pub playout: mpsc::Sender<PcmFrame>,
     /// The call actor.
     pub call: ActorRef<CallMsg>,
+    /// Characters synthesized so far (for the call's cost lines).
+    pub chars: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for TtsArgs {
@@ -69,9 +72,11 @@ impl TtsState {
         let call = self.args.call.clone();
         let me = myself.clone();
         let call_id = self.args.call_id.clone();
+        let chars = self.args.chars.clone();
         self.speaking = Some(tokio::spawn(async move {
             match provider.synthesize(&text).await {
                 Ok(pcm) => {
+                    chars.fetch_add(text.chars().count() as u64, Ordering::Relaxed);
                     for frame in pcm.frames() {
                         // Backpressure: waits while the queue is full; ends if the call is gone.
                         if playout.send(frame).await.is_err() {

@@ -8,6 +8,7 @@
 
 pub mod dialog;
 pub mod endpoint;
+pub mod framing;
 pub mod message;
 pub mod sdp;
 pub mod transaction;

@@ -1,6 +1,6 @@
 //! Start-up and shutdown: storage and migrations, the demo seed, speech providers, the actor tree,
-//! the SIP transport, the admin API; SIGTERM/ctrl-c drains (503 to new INVITEs… in the admin
-//! issue) and stops.
+//! the SIP transport (UDP and TCP on `sip.listen`), the admin API; SIGTERM/ctrl-c drains (503 to
+//! new INVITEs… in the admin issue) and stops.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,9 +20,35 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 use tracing::info;
 
+use crate::billing::StoreCharger;
 use crate::records::StoreCallEvents;
-use crate::router::{Router, RouterConfig};
-use crate::transport::{Dispatcher, run_udp};
+use crate::router::{Router, RouterConfig, RouterDeps};
+use crate::transport::{Dispatcher, TcpConfig, TcpTransport};
+
+/// Crash recovery: closes the calls this node left open when it last stopped (see
+/// [`Store::recover_open_calls`]); their charges already equal the ledger.
+async fn recover_open_calls(store: &Store, node_id: &str) -> anyhow::Result<()> {
+    let closed = store
+        .recover_open_calls(node_id)
+        .await
+        .context("closing the calls left open by the last run")?;
+    for call in &closed {
+        info!(
+            call_id = %call.id,
+            billed_secs = call.billed_secs,
+            cost_micros = call.cost_micros,
+            "closed a call left open by the last run"
+        );
+    }
+    if !closed.is_empty() {
+        tracing::warn!(
+            calls = closed.len(),
+            node = node_id,
+            "recovered calls left open by a crash"
+        );
+    }
+    Ok(())
+}
 
 /// Runs the switch until `shutdown` resolves.
 pub async fn run(
@@ -36,6 +62,7 @@ pub async fn run(
     crate::demo::seed(&store, &config)
         .await
         .context("seeding the demo tenant")?;
+    recover_open_calls(&store, &config.calls.node_id).await?;
 
     let tts: Arc<dyn TtsProvider> = Arc::new(CachedTts::new(
         EspeakTts::start(&config.tts.voice, config.tts.rate_wpm)
@@ -56,23 +83,32 @@ pub async fn run(
         .await
         .with_context(|| format!("sip.listen {}: cannot bind UDP", config.sip.listen))?;
     let sip_addr = sip_socket.local_addr()?;
+    // TCP on the same address (and the port UDP got, when `sip.listen` asked for port 0).
+    let sip_tcp = TcpListener::bind(sip_addr)
+        .await
+        .with_context(|| format!("sip.listen {sip_addr}: cannot bind TCP"))?;
     let sent_by_ip = if config.sip.listen.ip().is_unspecified() {
         config.rtp.public_ip
     } else {
         config.sip.listen.ip()
     };
     let (sip_link, commands) = SipLink::channel();
+    let charger = Arc::new(StoreCharger::new(store.clone()));
     let router = Arc::new(Router::new(
-        store.clone(),
-        supervisor.clone(),
-        sip_link,
-        ports,
-        tts,
-        Arc::new(StoreCallEvents::new(store.clone())),
+        RouterDeps {
+            store: store.clone(),
+            supervisor: supervisor.clone(),
+            sip: sip_link,
+            ports,
+            tts,
+            events: Arc::new(StoreCallEvents::new(store.clone(), config.pricing.clone())),
+            charger,
+        },
         RouterConfig {
             public_ip: config.rtp.public_ip,
             sent_by: SocketAddr::new(sent_by_ip, sip_addr.port()).to_string(),
             user_agent: config.sip.user_agent.clone(),
+            node_id: config.calls.node_id.clone(),
             limits: CallLimits {
                 max_duration: Duration::from_secs(config.calls.max_duration_secs.into()),
                 media_timeout: Duration::from_secs(config.rtp.media_timeout_secs.into()),
@@ -85,7 +121,14 @@ pub async fn run(
         config.sip.user_agent.clone(),
     ));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let sip_task = tokio::spawn(run_udp(sip_socket, commands, dispatcher, stop_rx.clone()));
+    let tcp = TcpTransport::start(sip_tcp, TcpConfig::default(), stop_rx.clone());
+    let sip_task = tokio::spawn(crate::transport::run(
+        sip_socket,
+        tcp,
+        commands,
+        dispatcher,
+        stop_rx.clone(),
+    ));
 
     let ready = Arc::new(AtomicBool::new(true));
     let admin = admin_api::router(admin_api::AdminState {

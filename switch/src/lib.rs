@@ -2,6 +2,7 @@
 //! and the admin API. The `switch` binary (`main.rs`) is a thin CLI over [`app::run`].
 
 pub mod app;
+pub mod billing;
 pub mod demo;
 pub mod records;
 pub mod router;

@@ -2,8 +2,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use actors::outcome::{CallEvents, CallOutcome};
-use store::{CallEnd, CallState, Store};
+use actors::outcome::{CallEvents, CallOutcome, Usage};
+use config::PricingConfig;
+use store::{CallEnd, CallState, CostKind, NewCostLine, Store};
 use tracing::error;
 
 /// Unix milliseconds of a wall-clock time.
@@ -13,17 +14,80 @@ pub fn unix_ms(t: SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
-/// Writes call records to the store.
+/// Writes call records and their cost lines to the store.
 #[derive(Clone)]
 pub struct StoreCallEvents {
     store: Store,
+    pricing: PricingConfig,
 }
 
 impl StoreCallEvents {
-    /// Over `store`.
-    pub fn new(store: Store) -> Self {
-        StoreCallEvents { store }
+    /// Over `store`, pricing provider usage with `pricing`.
+    pub fn new(store: Store, pricing: PricingConfig) -> Self {
+        StoreCallEvents { store, pricing }
     }
+}
+
+/// `quantity` × `price` / `per`, rounded up to a whole micro-unit.
+fn priced(quantity: u64, price_micros: i64, per: u64) -> i64 {
+    let per = i128::from(per.max(1));
+    let cost = (i128::from(quantity) * i128::from(price_micros.max(0)) + per - 1) / per;
+    i64::try_from(cost).unwrap_or(i64::MAX)
+}
+
+/// The cost lines of a call's provider usage: (kind, provider, quantity, unit price, cost).
+pub fn cost_lines(usage: &Usage, pricing: &PricingConfig) -> Vec<NewCostLine> {
+    let line =
+        |kind, provider: &str, quantity: u64, unit_price_micros: i64, cost_micros| NewCostLine {
+            kind,
+            provider: provider.to_string(),
+            quantity: i64::try_from(quantity).unwrap_or(i64::MAX),
+            unit_price_micros,
+            cost_micros,
+        };
+    let mut lines = Vec::new();
+    if let Some((provider, chars)) = usage.tts {
+        let price = pricing.tts_per_million_chars_micros;
+        lines.push(line(
+            CostKind::TtsChars,
+            provider,
+            chars,
+            price,
+            priced(chars, price, 1_000_000),
+        ));
+    }
+    if let Some((provider, ms)) = usage.stt {
+        let price = pricing.stt_per_minute_micros;
+        let secs = ms.div_ceil(1000);
+        lines.push(line(
+            CostKind::SttSecs,
+            provider,
+            secs,
+            price,
+            priced(ms, price, 60_000),
+        ));
+    }
+    if let Some((provider, input, output)) = usage.llm {
+        let (pin, pout) = (
+            pricing.llm_input_per_million_tokens_micros,
+            pricing.llm_output_per_million_tokens_micros,
+        );
+        lines.push(line(
+            CostKind::LlmInputTokens,
+            provider,
+            input,
+            pin,
+            priced(input, pin, 1_000_000),
+        ));
+        lines.push(line(
+            CostKind::LlmOutputTokens,
+            provider,
+            output,
+            pout,
+            priced(output, pout, 1_000_000),
+        ));
+    }
+    lines
 }
 
 impl CallEvents for StoreCallEvents {
@@ -39,7 +103,13 @@ impl CallEvents for StoreCallEvents {
 
     fn ended(&self, outcome: CallOutcome) {
         let store = self.store.clone();
+        let lines = cost_lines(&outcome.usage, &self.pricing);
         tokio::spawn(async move {
+            for line in &lines {
+                if let Err(err) = store.add_cost_line(&outcome.call_id, line).await {
+                    error!(call_id = %outcome.call_id, %err, "cost line not written");
+                }
+            }
             let media = outcome
                 .media
                 .as_ref()
@@ -55,5 +125,32 @@ impl CallEvents for StoreCallEvents {
                 error!(call_id = %outcome.call_id, %err, "call record: end not written");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_is_priced_rounding_up() {
+        let pricing = PricingConfig {
+            stt_per_minute_micros: 6_000,
+            llm_input_per_million_tokens_micros: 150_000,
+            llm_output_per_million_tokens_micros: 600_000,
+            tts_per_million_chars_micros: 15_000_000,
+        };
+        let usage = Usage {
+            tts: Some(("espeak-ng", 70)),
+            stt: Some(("local", 12_345)),
+            llm: Some(("gpt", 1_000, 333)),
+        };
+        let lines = cost_lines(&usage, &pricing);
+        let costs: Vec<i64> = lines.iter().map(|l| l.cost_micros).collect();
+        // 70 chars × 15 /char = 1050; 12.345 s × 100/s = 1234.5 → 1235; 1000 × 0.15 = 150;
+        // 333 × 0.6 = 199.8 → 200.
+        assert_eq!(costs, [1_050, 1_235, 150, 200]);
+        assert_eq!(lines[1].quantity, 13);
+        assert!(cost_lines(&Usage::default(), &pricing).is_empty());
     }
 }

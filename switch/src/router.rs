@@ -6,7 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use actors::call::{CallLimits, CallSetup, MediaSetup};
+use actors::call::{BillingSetup, CallLimits, CallSetup, MediaSetup};
+use actors::meter::{Charger, MeterPlan};
 use actors::outcome::CallEvents;
 use actors::providers::tts::TtsProvider;
 use actors::sip_link::{SipCommand, SipEvent, SipLink};
@@ -19,7 +20,7 @@ use sip::dialog::UasDialog;
 use sip::endpoint::{Peer, TxId};
 use sip::message::{MessageKeys, Request, ResponseBuilder, header_values, new_tag, uri_of};
 use sip::sdp::{AudioCodec, LocalMedia, build_answer, negotiate, parse_offer};
-use store::{CallEnd, CallState, Direction, NewCall, Store};
+use store::{Admission, CallEnd, CallState, Direction, NewCall, Store, Tenant};
 use tokio::net::UdpSocket;
 use tracing::{info, warn};
 
@@ -36,6 +37,26 @@ pub struct RouterConfig {
     pub user_agent: String,
     /// Call limits.
     pub limits: CallLimits,
+    /// This node's name on call records.
+    pub node_id: String,
+}
+
+/// What the router works with.
+pub struct RouterDeps {
+    /// Storage.
+    pub store: Store,
+    /// Parent of the call actors.
+    pub supervisor: ActorRef<SupervisorMsg>,
+    /// The SIP transport.
+    pub sip: SipLink,
+    /// RTP ports.
+    pub ports: Arc<PortPool>,
+    /// Text-to-speech.
+    pub tts: Arc<dyn TtsProvider>,
+    /// Call lifecycle reports.
+    pub events: Arc<dyn CallEvents>,
+    /// The wallet the meters charge.
+    pub charger: Arc<dyn Charger>,
 }
 
 /// The INVITE router.
@@ -46,6 +67,7 @@ pub struct Router {
     ports: Arc<PortPool>,
     tts: Arc<dyn TtsProvider>,
     events: Arc<dyn CallEvents>,
+    charger: Arc<dyn Charger>,
     config: RouterConfig,
     /// Call-IDs whose INVITE was cancelled while being admitted.
     pub(crate) cancelled: Arc<DashSet<String>>,
@@ -67,23 +89,16 @@ fn refuse(status: u16, cause: &'static str) -> Refusal {
 }
 
 impl Router {
-    /// A router over the store, the supervisor and the transport.
-    pub fn new(
-        store: Store,
-        supervisor: ActorRef<SupervisorMsg>,
-        sip: SipLink,
-        ports: Arc<PortPool>,
-        tts: Arc<dyn TtsProvider>,
-        events: Arc<dyn CallEvents>,
-        config: RouterConfig,
-    ) -> Self {
+    /// A router over its collaborators.
+    pub fn new(deps: RouterDeps, config: RouterConfig) -> Self {
         Router {
-            store,
-            supervisor,
-            sip,
-            ports,
-            tts,
-            events,
+            store: deps.store,
+            supervisor: deps.supervisor,
+            sip: deps.sip,
+            ports: deps.ports,
+            tts: deps.tts,
+            events: deps.events,
+            charger: deps.charger,
             config,
             cancelled: Arc::new(DashSet::new()),
         }
@@ -109,7 +124,7 @@ impl Router {
             from_uri: from,
             to_uri: to,
             started_at,
-            node: None,
+            node: Some(self.config.node_id.clone()),
         };
         let result = self
             .admit(tx, &request, &keys, peer, &call_id, &number, &mut record)
@@ -154,9 +169,10 @@ impl Router {
         if route.tenant.paused {
             return Err(refuse(403, "tenant_paused"));
         }
-        if route.tenant.rate_per_minute_micros > 0 {
+        let plan = plan_of(&route.tenant);
+        if !plan.is_free() {
             match self.store.balance(&route.tenant.id).await {
-                Ok(balance) if balance > 0 => {}
+                Ok(balance) if balance >= plan.admission_micros() => {}
                 Ok(_) => return Err(refuse(402, "credit_exhausted")),
                 Err(err) => {
                     warn!(%call_id, %err, "balance lookup failed");
@@ -199,9 +215,17 @@ impl Router {
             &self.config.user_agent,
         )
         .map_err(|_| refuse(400, "no_contact"))?;
-        if let Err(err) = self.store.insert_call(record).await {
-            warn!(%call_id, %err, "call record not written: refusing the call");
-            return Err(refuse(503, "database_unavailable"));
+        let cap = i64::from(route.tenant.max_concurrent_calls);
+        match self.store.admit_call(record, cap).await {
+            Ok(Admission::Admitted) => {}
+            Ok(Admission::AtCapacity { live }) => {
+                info!(%call_id, tenant = %route.tenant.id, live, cap, "tenant at its concurrent-call cap");
+                return Err(refuse(486, "concurrent_call_limit"));
+            }
+            Err(err) => {
+                warn!(%call_id, %err, "call record not written: refusing the call");
+                return Err(refuse(503, "database_unavailable"));
+            }
         }
         if self.cancelled.remove(&keys.call_id).is_some() {
             return Err(refuse(487, "cancelled"));
@@ -229,6 +253,11 @@ impl Router {
             sip: self.sip.clone(),
             events: self.events.clone(),
             limits: self.config.limits,
+            billing: BillingSetup {
+                tenant_id: route.tenant.id.clone(),
+                plan,
+                charger: self.charger.clone(),
+            },
         };
         let started = ractor::call!(self.supervisor, |reply| SupervisorMsg::StartCall(
             Box::new(setup),
@@ -284,6 +313,17 @@ impl Router {
         if let Err(err) = self.store.finish_call(&record.id, &end).await {
             warn!(call_id = %record.id, %err, "refused-call record not closed");
         }
+    }
+}
+
+/// A tenant's price plan for the meter.
+fn plan_of(tenant: &Tenant) -> MeterPlan {
+    MeterPlan {
+        rate_per_minute_micros: tenant.rate_per_minute_micros,
+        increment_secs: u32::try_from(tenant.billing_increment_secs)
+            .unwrap_or(1)
+            .max(1),
+        min_billable_secs: u32::try_from(tenant.min_billable_secs).unwrap_or(0),
     }
 }
 

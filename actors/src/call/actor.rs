@@ -2,7 +2,7 @@
 //! reports, and ends the call exactly once, reporting the outcome with the media counters.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
@@ -13,11 +13,14 @@ use super::messages::CallMsg;
 use super::setup::CallSetup;
 use crate::dialog_actor::{DialogActor, DialogArgs, DialogMsg, SharedDialog};
 use crate::media::{MediaActor, MediaArgs, MediaMsg, PLAYOUT_QUEUE_FRAMES};
-use crate::outcome::{CallEvents, CallOutcome, HangupBy};
+use crate::meter::{MeterActor, MeterArgs, MeterMsg};
+use crate::outcome::{CallEvents, CallOutcome, HangupBy, Usage};
 use crate::tts_actor::{TtsActor, TtsArgs, TtsMsg};
 
 /// How long the call waits for its media counters when ending.
 const SUMMARY_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long the call waits for the meter to write its settlement.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Arguments of a call actor: the setup, plus what the switch supervisor shares with it.
 pub struct CallArgs {
@@ -35,6 +38,9 @@ pub struct CallState {
     dialog: ActorRef<DialogMsg>,
     media: ActorRef<MediaMsg>,
     tts: ActorRef<TtsMsg>,
+    meter: ActorRef<MeterMsg>,
+    tts_chars: Arc<AtomicU64>,
+    tts_provider: &'static str,
     answered_at: Option<SystemTime>,
     ending: bool,
 }
@@ -72,6 +78,17 @@ impl CallActor {
             SUMMARY_TIMEOUT.as_millis() as u64
         )
         .ok();
+        let billing = ractor::call_t!(
+            state.meter,
+            MeterMsg::Settle,
+            SETTLE_TIMEOUT.as_millis() as u64
+        )
+        .ok();
+        let chars = state.tts_chars.load(Ordering::Relaxed);
+        let usage = Usage {
+            tts: (chars > 0).then_some((state.tts_provider, chars)),
+            ..Usage::default()
+        };
         info!(call_id = %state.call_id, hangup_by = by.as_str(), cause, "call ended");
         if !state.reported.swap(true, Ordering::SeqCst) {
             state.events.ended(CallOutcome {
@@ -81,6 +98,8 @@ impl CallActor {
                 hangup_by: by,
                 cause: cause.to_string(),
                 media,
+                billing,
+                usage,
             });
         }
         myself.stop(Some(cause.to_string()));
@@ -118,6 +137,21 @@ impl Actor for CallActor {
             cell.clone(),
         )
         .await?;
+        let tts_chars = Arc::new(AtomicU64::new(0));
+        let tts_provider = setup.tts.name();
+        let (meter, _) = Actor::spawn_linked(
+            Some(format!("call-{call_id}-meter")),
+            MeterActor,
+            MeterArgs {
+                call_id: call_id.clone(),
+                tenant_id: setup.billing.tenant_id,
+                plan: setup.billing.plan,
+                charger: setup.billing.charger,
+                call: myself.clone(),
+            },
+            cell.clone(),
+        )
+        .await?;
         let (tts, _) = Actor::spawn_linked(
             Some(format!("call-{call_id}-tts")),
             TtsActor,
@@ -126,6 +160,7 @@ impl Actor for CallActor {
                 provider: setup.tts,
                 playout: playout_tx,
                 call: myself.clone(),
+                chars: tts_chars.clone(),
             },
             cell.clone(),
         )
@@ -158,6 +193,9 @@ impl Actor for CallActor {
             dialog,
             media,
             tts,
+            meter,
+            tts_chars,
+            tts_provider,
             answered_at: None,
             ending: false,
         })
@@ -178,6 +216,7 @@ impl Actor for CallActor {
                 let now = SystemTime::now();
                 state.answered_at = Some(now);
                 state.events.answered(&state.call_id, now);
+                state.meter.cast(MeterMsg::Start)?;
                 state.media.cast(MediaMsg::Start)?;
                 state.tts.cast(TtsMsg::Speak(state.greeting.clone()))?;
             }
@@ -221,6 +260,7 @@ impl Actor for CallActor {
         state.dialog.stop(None);
         state.media.stop(None);
         state.tts.stop(None);
+        state.meter.stop(None);
         Ok(())
     }
 }

@@ -7,4 +7,4 @@ mod setup;
 
 pub use actor::{CallActor, CallArgs, CallState};
 pub use messages::CallMsg;
-pub use setup::{CallLimits, CallSetup, MediaSetup};
+pub use setup::{BillingSetup, CallLimits, CallSetup, MediaSetup};

@@ -11,6 +11,7 @@ use sip::dialog::UasDialog;
 use sip::endpoint::TxId;
 use sip::message::Request;
 
+use crate::meter::{Charger, MeterPlan};
 use crate::outcome::CallEvents;
 use crate::providers::tts::TtsProvider;
 use crate::sip_link::SipLink;
@@ -40,6 +41,16 @@ pub struct CallLimits {
     pub media_timeout: Duration,
 }
 
+/// Who pays for the call, and how.
+pub struct BillingSetup {
+    /// The paying tenant.
+    pub tenant_id: String,
+    /// Its plan.
+    pub plan: MeterPlan,
+    /// The wallet.
+    pub charger: Arc<dyn Charger>,
+}
+
 /// Arguments of a call actor.
 pub struct CallSetup {
     /// Our call id (the call record's id).
@@ -66,6 +77,8 @@ pub struct CallSetup {
     pub events: Arc<dyn CallEvents>,
     /// Limits.
     pub limits: CallLimits,
+    /// Billing.
+    pub billing: BillingSetup,
 }
 
 impl std::fmt::Debug for CallSetup {

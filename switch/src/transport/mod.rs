@@ -1,9 +1,12 @@
-//! The SIP transport driver: the one task that owns the SIP socket and the sans-IO
-//! [`sip::endpoint::Endpoint`]. It feeds datagrams, commands and timeouts to the endpoint, sends
-//! what it transmits, and routes its events: to live calls by Call-ID, new INVITEs to the router.
+//! The SIP transport: one driver task owns the UDP socket and the sans-IO
+//! [`sip::endpoint::Endpoint`], and receives the messages TCP connection tasks frame. It feeds
+//! datagrams, messages, commands and timeouts to the endpoint, sends what it transmits over the
+//! peer's transport, and routes its events: to live calls by Call-ID, new INVITEs to the router.
 
 mod dispatch;
-mod udp;
+mod driver;
+mod tcp;
 
 pub use dispatch::Dispatcher;
-pub use udp::run_udp;
+pub use driver::run;
+pub use tcp::{Inbound, TcpConfig, TcpTransport};

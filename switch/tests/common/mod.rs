@@ -28,6 +28,17 @@ fn free_udp_port() -> u16 {
         .port()
 }
 
+/// A port free for both UDP and TCP: the switch serves SIP over both on `sip.listen`.
+fn free_sip_port() -> u16 {
+    for _ in 0..50 {
+        let port = free_udp_port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no port free for both UDP and TCP");
+}
+
 fn free_tcp_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -43,7 +54,7 @@ impl SwitchProcess {
     /// Starts the switch with `extra` environment overrides and waits until `/health` answers.
     pub fn start(extra: &[(&str, &str)]) -> SwitchProcess {
         let dir = tempfile::tempdir().unwrap();
-        let sip: SocketAddr = format!("127.0.0.1:{}", free_udp_port()).parse().unwrap();
+        let sip: SocketAddr = format!("127.0.0.1:{}", free_sip_port()).parse().unwrap();
         let admin: SocketAddr = format!("127.0.0.1:{}", free_tcp_port()).parse().unwrap();
         let database_url = format!("sqlite://{}/switch.db", dir.path().display());
         // Test processes run in parallel: each switch gets its own random block of 100 ports.

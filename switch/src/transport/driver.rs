@@ -1,5 +1,7 @@
-//! The UDP driver loop (quinn's `ConnectionDriver` shape): apply one input, drain transmits and
-//! events, re-arm the single timer from `poll_timeout`.
+//! The SIP endpoint driver (quinn's `ConnectionDriver` shape): the one task that owns the UDP
+//! socket and the sans-IO [`Endpoint`]. It applies one input (a datagram, a message framed by a
+//! TCP connection, a command or the timer), drains transmits and events, sends each transmit by
+//! its peer's transport, and re-arms the single timer from `poll_timeout`.
 
 use std::pin::pin;
 use std::sync::Arc;
@@ -14,16 +16,22 @@ use tokio::time::{Instant, sleep_until};
 use tracing::{info, warn};
 
 use super::dispatch::Dispatcher;
+use super::tcp::{TcpConnections, TcpTransport};
 
 const IDLE: Duration = Duration::from_secs(3600);
 
-/// Runs the SIP endpoint over `socket` until `shutdown` turns true.
-pub async fn run_udp(
+/// Runs the SIP endpoint over `socket` (UDP) and `tcp` until `shutdown` turns true.
+pub async fn run(
     socket: UdpSocket,
+    tcp: TcpTransport,
     mut commands: mpsc::UnboundedReceiver<SipCommand>,
     dispatcher: Arc<Dispatcher>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let TcpTransport {
+        connections,
+        mut inbound,
+    } = tcp;
     let mut endpoint = Endpoint::new(TimerConfig::default());
     let mut buf = vec![0u8; 65_535];
     let mut timer = pin!(sleep_until(Instant::now() + IDLE));
@@ -38,6 +46,10 @@ pub async fn run_udp(
                 // ICMP port unreachable from an earlier send surfaces here on some systems.
                 Err(err) => warn!(%err, "SIP socket receive error"),
             },
+            // `connections` holds a sender, so the channel never reports closed while we run.
+            Some((peer, message)) = inbound.recv() => {
+                endpoint.handle_message(Instant::now().into_std(), peer, &message);
+            }
             command = commands.recv() => match command {
                 Some(command) => dispatcher.apply(&mut endpoint, command),
                 None => break,
@@ -45,19 +57,11 @@ pub async fn run_udp(
             () = &mut timer => endpoint.handle_timeout(Instant::now().into_std()),
             _ = shutdown.changed() => if *shutdown.borrow() { break },
         }
-        while let Some(transmit) = endpoint.poll_transmit() {
-            if let Err(err) = socket.send_to(&transmit.payload, transmit.peer.addr).await {
-                warn!(%err, to = %transmit.peer.addr, "SIP send failed");
-            }
-        }
+        send_all(&mut endpoint, &socket, &connections).await;
         while let Some(event) = endpoint.poll_event() {
             dispatcher.dispatch(&mut endpoint, event);
         }
-        while let Some(transmit) = endpoint.poll_transmit() {
-            if let Err(err) = socket.send_to(&transmit.payload, transmit.peer.addr).await {
-                warn!(%err, to = %transmit.peer.addr, "SIP send failed");
-            }
-        }
+        send_all(&mut endpoint, &socket, &connections).await;
         let next = endpoint
             .poll_timeout()
             .map(Instant::from_std)
@@ -66,5 +70,19 @@ pub async fn run_udp(
             timer.as_mut().reset(next);
         }
     }
-    info!("SIP over UDP stopped");
+    info!("SIP endpoint driver stopped");
+}
+
+/// Sends every pending transmit: UDP from the socket, TCP through the peer's connection.
+async fn send_all(endpoint: &mut Endpoint, socket: &UdpSocket, connections: &TcpConnections) {
+    while let Some(transmit) = endpoint.poll_transmit() {
+        match transmit.peer.transport {
+            Transport::Udp => {
+                if let Err(err) = socket.send_to(&transmit.payload, transmit.peer.addr).await {
+                    warn!(%err, to = %transmit.peer.addr, "SIP send failed");
+                }
+            }
+            Transport::Tcp => connections.send(transmit.peer.addr, transmit.payload),
+        }
+    }
 }

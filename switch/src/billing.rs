@@ -1,0 +1,95 @@
+//! Billing glue: the wallet the call meters charge (over the store), and the bus of wallet
+//! alerts (75 % / 90 % of the last top-up used, empty) that webhooks will consume.
+
+use actors::meter::{ChargeError, ChargeResult, Charger, Settlement, TickCharge};
+use async_trait::async_trait;
+use store::{CallCharge, CallSettlement, ChargeOutcome, Store, WalletAlert};
+use tokio::sync::broadcast;
+use tracing::{info, warn};
+
+use crate::records::unix_ms;
+
+/// Capacity of the alert bus: a slow consumer loses the oldest alerts, never blocks a call.
+const ALERT_BUS: usize = 1024;
+
+/// Charges call meters to tenant wallets in the store.
+#[derive(Clone)]
+pub struct StoreCharger {
+    store: Store,
+    alerts: broadcast::Sender<WalletAlert>,
+}
+
+impl StoreCharger {
+    /// A charger over `store` with a fresh alert bus.
+    pub fn new(store: Store) -> Self {
+        StoreCharger {
+            store,
+            alerts: broadcast::channel(ALERT_BUS).0,
+        }
+    }
+
+    /// Subscribes to wallet alerts.
+    pub fn subscribe(&self) -> broadcast::Receiver<WalletAlert> {
+        self.alerts.subscribe()
+    }
+
+    fn publish(&self, alert: WalletAlert) {
+        info!(tenant = %alert.tenant_id, kind = ?alert.kind, balance_micros = alert.balance_micros, "wallet alert");
+        // No subscriber is fine: the alert is logged.
+        let _ = self.alerts.send(alert);
+    }
+}
+
+#[async_trait]
+impl Charger for StoreCharger {
+    async fn charge(
+        &self,
+        call_id: &str,
+        tenant_id: &str,
+        charge: &TickCharge,
+    ) -> Result<ChargeResult, ChargeError> {
+        let outcome = self
+            .store
+            .charge_call(&CallCharge {
+                tenant_id: tenant_id.to_string(),
+                call_id: call_id.to_string(),
+                tick: charge.tick,
+                amount_micros: charge.amount_micros,
+                billed_secs_after: charge.billed_secs_after as i64,
+                at_ms: unix_ms(std::time::SystemTime::now()),
+            })
+            .await
+            .map_err(|e| ChargeError(e.to_string()))?;
+        Ok(match outcome {
+            ChargeOutcome::Charged { alerts, .. } => {
+                alerts.into_iter().for_each(|a| self.publish(a));
+                ChargeResult::Paid
+            }
+            ChargeOutcome::AlreadyCharged(_) => ChargeResult::Paid,
+            ChargeOutcome::Insufficient { alert, .. } => {
+                self.publish(alert);
+                ChargeResult::Insufficient
+            }
+        })
+    }
+
+    async fn settle(
+        &self,
+        call_id: &str,
+        tenant_id: &str,
+        settlement: &Settlement,
+    ) -> Result<(), ChargeError> {
+        self.store
+            .settle_call(&CallSettlement {
+                tenant_id: tenant_id.to_string(),
+                call_id: call_id.to_string(),
+                billed_secs: settlement.billed_secs as i64,
+                refund_micros: settlement.refund_micros,
+            })
+            .await
+            .map_err(|e| {
+                warn!(%call_id, %e, "settlement failed");
+                ChargeError(e.to_string())
+            })
+    }
+}
