@@ -364,3 +364,45 @@ async fn admission_refuses_with_the_documented_codes() {
         Some("concurrent_call_limit")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_calls_on_a_wallet_that_pays_for_part_of_them() {
+    let pg = PgDatabase::create();
+    let url = pg.url();
+    // 60 call-seconds for 50 calls that would each talk until the switch hangs up.
+    let credit = 600_000;
+    let (store, tenant) = tenant(&url, credit, 100, false).await;
+    let base = 50_000 + (rand::random::<u16>() % 40) * 200;
+    let (min, max) = (base.to_string(), (base + 199).to_string());
+    let switch = SwitchProcess::start(&[
+        ("SWITCH_DATABASE_URL", url.as_str()),
+        ("SWITCH_DEMO_SEED", "false"),
+        ("SWITCH_RTP_PORT_MIN", min.as_str()),
+        ("SWITCH_RTP_PORT_MAX", max.as_str()),
+    ]);
+    let sip = switch.sip;
+    let report = tokio::task::spawn_blocking(move || {
+        sipp(
+            SippRun::scenario(&loadtests::scenario_file("uac_remote_bye.xml"))
+                .target(sip)
+                .service(NUMBER)
+                .calls(50)
+                .rate(100.0)
+                .timeout(Duration::from_secs(40)),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(report.all_successful(50), "every call was ended by the switch: {report:?}");
+    let calls = ended_calls(&store, &tenant, 50).await;
+    for call in &calls {
+        assert_eq!(call.hangup_cause.as_deref(), Some("credit_exhausted"), "{call:?}");
+        assert!(call.billed_secs >= 1, "every call got its first second: {call:?}");
+    }
+    // The wallet lost exactly what the calls were charged, and no more than it held.
+    let spent = assert_books_balance(&store, &tenant, credit).await;
+    assert_eq!(spent, credit);
+    assert_eq!(store.balance(&tenant).await.unwrap(), 0);
+    let billed: i64 = calls.iter().map(|c| c.billed_secs).sum();
+    assert_eq!(billed, 60);
+}
