@@ -393,11 +393,21 @@ async fn fifty_calls_on_a_wallet_that_pays_for_part_of_them() {
     })
     .await
     .unwrap();
-    assert!(report.all_successful(50), "every call was ended by the switch: {report:?}");
+    assert!(
+        report.all_successful(50),
+        "every call was ended by the switch: {report:?}"
+    );
     let calls = ended_calls(&store, &tenant, 50).await;
     for call in &calls {
-        assert_eq!(call.hangup_cause.as_deref(), Some("credit_exhausted"), "{call:?}");
-        assert!(call.billed_secs >= 1, "every call got its first second: {call:?}");
+        assert_eq!(
+            call.hangup_cause.as_deref(),
+            Some("credit_exhausted"),
+            "{call:?}"
+        );
+        assert!(
+            call.billed_secs >= 1,
+            "every call got its first second: {call:?}"
+        );
     }
     // The wallet lost exactly what the calls were charged, and no more than it held.
     let spent = assert_books_balance(&store, &tenant, credit).await;
