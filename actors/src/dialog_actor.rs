@@ -11,7 +11,8 @@ use sip::endpoint::TxId;
 use sip::message::{Method, Request};
 use tracing::{debug, info, warn};
 
-use crate::call::CallMsg;
+use crate::call::{CallMsg, ChildContext};
+use crate::describe::ActorView;
 use crate::outcome::HangupBy;
 use crate::sip_link::{IncomingRequest, SipCommand, SipEvent, SipLink};
 
@@ -30,13 +31,15 @@ pub enum DialogMsg {
     /// End the dialog from our side with a BYE (or a final error response before answer);
     /// replies once the request is handed to the transport.
     Hangup(RpcReplyPort<()>),
+    /// The live view of this actor.
+    Describe(RpcReplyPort<ActorView>),
 }
 
 /// Arguments of the dialog actor.
 #[derive(Debug)]
 pub struct DialogArgs {
-    /// Our call id, for logs.
-    pub call_id: String,
+    /// Call id, call actor and mailbox counter.
+    pub ctx: ChildContext,
     /// The dialog.
     pub dialog: SharedDialog,
     /// The INVITE and its transaction.
@@ -49,8 +52,6 @@ pub struct DialogArgs {
     pub answer_after: Duration,
     /// The transport.
     pub sip: SipLink,
-    /// The call actor.
-    pub call: ActorRef<CallMsg>,
 }
 
 /// State of the dialog actor.
@@ -65,6 +66,31 @@ pub struct DialogActorState {
 pub struct DialogActor;
 
 impl DialogActorState {
+    fn view(&self, myself: &ActorRef<DialogMsg>) -> ActorView {
+        let dialog = self.lock();
+        let state = match dialog.state {
+            DialogState::Early if self.answered => "answered",
+            DialogState::Early => "ringing",
+            DialogState::Confirmed => "confirmed",
+            DialogState::Terminated => "terminated",
+        };
+        ActorView {
+            kind: "dialog",
+            name: myself.get_name().unwrap_or_default(),
+            state: state.into(),
+            restarts: 0,
+            mailbox: self.args.ctx.depth.get(),
+            stats: serde_json::json!({
+                "sip_call_id": dialog.call_id,
+                "local_tag": dialog.local_tag,
+                "remote_tag": dialog.remote_tag,
+                "peer": dialog.peer.addr.to_string(),
+                "transport": dialog.peer.transport.via_token(),
+            }),
+            children: Vec::new(),
+        }
+    }
+
     fn respond(&self, tx: TxId, req: &Request, status: u16, sdp: Option<String>) {
         let response = self.lock().response(req, status, sdp);
         self.args.sip.send(SipCommand::Respond { tx, response });
@@ -90,7 +116,7 @@ impl DialogActorState {
     }
 
     fn end(&self, by: HangupBy, cause: &str) {
-        let _ = self.args.call.cast(CallMsg::DialogEnded {
+        let _ = self.args.ctx.call.cast(CallMsg::DialogEnded {
             by,
             cause: cause.to_string(),
         });
@@ -98,14 +124,14 @@ impl DialogActorState {
 
     fn on_request(&mut self, tx: TxId, request: Request, keys: sip::message::MessageKeys) {
         if let Err(err) = self.lock().on_request(&keys) {
-            warn!(call_id = %self.args.call_id, %err, "in-dialog request refused");
+            warn!(call_id = %self.args.ctx.call_id, %err, "in-dialog request refused");
             return self.respond(tx, &request, 500, None);
         }
         match request.method {
             Method::Bye => {
                 self.respond(tx, &request, 200, None);
                 self.lock().terminate();
-                info!(call_id = %self.args.call_id, "caller hung up");
+                info!(call_id = %self.args.ctx.call_id, "caller hung up");
                 self.end(HangupBy::Caller, "normal_clearing");
             }
             // A session refresh or re-INVITE: keep the media as negotiated (hold is a later step).
@@ -143,7 +169,11 @@ impl Actor for DialogActor {
         msg: DialogMsg,
         state: &mut DialogActorState,
     ) -> Result<(), ActorProcessingErr> {
+        state.args.ctx.depth.taken();
         match msg {
+            DialogMsg::Describe(reply) => {
+                let _ = reply.send(state.view(&myself));
+            }
             DialogMsg::Start => {
                 if state.args.answer_after.is_zero() {
                     myself.cast(DialogMsg::Answer)?;
@@ -161,13 +191,13 @@ impl Actor for DialogActor {
                 let invite = state.args.invite.clone();
                 let sdp = Some(state.args.answer_sdp.clone());
                 state.respond(state.args.invite_tx, &invite, 200, sdp);
-                debug!(call_id = %state.args.call_id, "answered");
+                debug!(call_id = %state.args.ctx.call_id, "answered");
             }
             DialogMsg::Sip(SipEvent::Ack) => {
                 let was_early = state.lock().state == DialogState::Early;
                 state.lock().on_ack();
                 if was_early && state.answered {
-                    let _ = state.args.call.cast(CallMsg::Confirmed);
+                    let _ = state.args.ctx.call.cast(CallMsg::Confirmed);
                 }
             }
             DialogMsg::Sip(SipEvent::Request(incoming)) => {
@@ -186,7 +216,7 @@ impl Actor for DialogActor {
             }
             DialogMsg::Sip(SipEvent::Timeout { tx, .. }) if tx == state.args.invite_tx => {
                 if state.lock().state == DialogState::Early {
-                    warn!(call_id = %state.args.call_id, "no ACK for our 200: hanging up");
+                    warn!(call_id = %state.args.ctx.call_id, "no ACK for our 200: hanging up");
                     state.send_bye();
                     state.end(HangupBy::Switch, "ack_timeout");
                 }

@@ -7,6 +7,13 @@ use rtp::MediaSummary;
 
 use crate::meter::Settlement;
 
+/// Unix milliseconds of a wall-clock time.
+pub fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// Who ended a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HangupBy {

@@ -17,6 +17,7 @@ use tracing::{error, warn};
 
 use crate::call::{CallActor, CallArgs, CallMsg, CallSetup};
 use crate::dialog_actor::SharedDialog;
+use crate::mailbox::{Depth, Mailbox};
 use crate::outcome::{CallEvents, CallOutcome, HangupBy};
 use crate::registry::CallRegistry;
 use crate::sip_link::{SipCommand, SipLink};
@@ -27,7 +28,7 @@ pub enum SupervisorMsg {
     /// Start a call actor for an admitted INVITE.
     StartCall(
         Box<CallSetup>,
-        RpcReplyPort<Result<ActorRef<CallMsg>, String>>,
+        RpcReplyPort<Result<Mailbox<CallMsg>, String>>,
     ),
 }
 
@@ -134,17 +135,20 @@ impl Actor for SwitchSupervisor {
                     events: setup.events.clone(),
                 };
                 let name = format!("call-{}", setup.call_id);
+                let depth = Depth::default();
                 let args = CallArgs {
                     setup,
                     dialog,
                     reported,
+                    depth: depth.clone(),
                 };
                 match Actor::spawn_linked(Some(name), CallActor, args, myself.get_cell()).await {
-                    Ok((call, _)) => {
+                    Ok((actor, _)) => {
+                        let call = Mailbox::new(actor, depth);
                         state
                             .registry
                             .insert(live.sip_call_id.clone(), call.clone());
-                        state.calls.insert(call.get_id(), live);
+                        state.calls.insert(call.actor().get_id(), live);
                         // Only now can the ACK of our 200 be routed to the call.
                         let _ = call.cast(CallMsg::Start);
                         let _ = reply.send(Ok(call));

@@ -5,12 +5,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-use crate::call::CallMsg;
+use crate::call::{CallMsg, ChildContext};
+use crate::describe::ActorView;
 use crate::media::PcmFrame;
 use crate::providers::tts::TtsProvider;
 
@@ -23,18 +24,18 @@ pub enum TtsMsg {
     Cancel,
     /// The phrase being spoken has been fully queued for playout.
     PhraseQueued,
+    /// The live view of this actor.
+    Describe(RpcReplyPort<ActorView>),
 }
 
 /// Arguments of the TTS actor.
 pub struct TtsArgs {
-    /// Our call id, for logs.
-    pub call_id: String,
+    /// Call id, call actor and mailbox counter.
+    pub ctx: ChildContext,
     /// The engine.
     pub provider: Arc<dyn TtsProvider>,
     /// The playout queue of the media task.
     pub playout: mpsc::Sender<PcmFrame>,
-    /// The call actor.
-    pub call: ActorRef<CallMsg>,
     /// Characters synthesized so far (for the call's cost lines).
     pub chars: Arc<AtomicU64>,
 }
@@ -42,7 +43,7 @@ pub struct TtsArgs {
 impl std::fmt::Debug for TtsArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TtsArgs")
-            .field("call_id", &self.call_id)
+            .field("call_id", &self.ctx.call_id)
             .finish_non_exhaustive()
     }
 }
@@ -69,9 +70,9 @@ impl TtsState {
         };
         let provider = self.args.provider.clone();
         let playout = self.args.playout.clone();
-        let call = self.args.call.clone();
+        let call = self.args.ctx.call.clone();
         let me = myself.clone();
-        let call_id = self.args.call_id.clone();
+        let call_id = self.args.ctx.call_id.clone();
         let chars = self.args.chars.clone();
         self.speaking = Some(tokio::spawn(async move {
             match provider.synthesize(&text).await {
@@ -117,7 +118,28 @@ impl Actor for TtsActor {
         msg: TtsMsg,
         state: &mut TtsState,
     ) -> Result<(), ActorProcessingErr> {
+        state.args.ctx.depth.taken();
         match msg {
+            TtsMsg::Describe(reply) => {
+                let _ = reply.send(ActorView {
+                    kind: "tts",
+                    name: myself.get_name().unwrap_or_default(),
+                    state: if state.speaking.is_some() {
+                        "speaking"
+                    } else {
+                        "idle"
+                    }
+                    .into(),
+                    restarts: 0,
+                    mailbox: state.args.ctx.depth.get(),
+                    stats: serde_json::json!({
+                        "provider": state.args.provider.name(),
+                        "queued_phrases": state.pending.len(),
+                        "chars": state.args.chars.load(Ordering::Relaxed),
+                    }),
+                    children: Vec::new(),
+                });
+            }
             TtsMsg::Speak(text) => {
                 state.pending.push_back(text);
                 state.speak_next(&myself);

@@ -1,18 +1,13 @@
 //! Call records: turns the call actors' lifecycle reports into rows, written off the call path.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use actors::outcome::{CallEvents, CallOutcome, Usage};
 use config::PricingConfig;
 use store::{CallEnd, CallState, CostKind, NewCostLine, Store};
 use tracing::error;
 
-/// Unix milliseconds of a wall-clock time.
-pub fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use actors::outcome::unix_ms;
 
 /// Writes call records and their cost lines to the store.
 #[derive(Clone)]

@@ -1,32 +1,46 @@
-//! The call actor: spawns and supervises the call's dialog, media and TTS actors, reacts to their
-//! reports, and ends the call exactly once, reporting the outcome with the media counters.
+//! The call actor: spawns and supervises the call's dialog, media, TTS and meter actors, reacts
+//! to their reports, answers for the live view of the whole tree, and ends the call exactly
+//! once, reporting the outcome with media counters, billing and provider usage.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+use ractor::{ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
+use super::child::spawn_child;
 use super::messages::CallMsg;
 use super::setup::CallSetup;
+use crate::describe::ActorView;
 use crate::dialog_actor::{DialogActor, DialogArgs, DialogMsg, SharedDialog};
+use crate::mailbox::{Depth, Mailbox};
 use crate::media::{MediaActor, MediaArgs, MediaMsg, PLAYOUT_QUEUE_FRAMES};
 use crate::meter::{MeterActor, MeterArgs, MeterMsg};
 use crate::outcome::{CallEvents, CallOutcome, HangupBy, Usage};
 use crate::tts_actor::{TtsActor, TtsArgs, TtsMsg};
 
-/// How long the call waits for its media counters when ending.
-const SUMMARY_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long the call waits for a child's answer (media counters, a view, the BYE hand-off).
+const CHILD_TIMEOUT_MS: u64 = 500;
 /// How long the call waits for the meter to write its settlement.
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
+const SETTLE_TIMEOUT_MS: u64 = 5_000;
 
 /// Arguments of a call actor: the setup, plus what the switch supervisor shares with it.
 pub struct CallArgs {
     pub(crate) setup: CallSetup,
     pub(crate) dialog: SharedDialog,
     pub(crate) reported: Arc<AtomicBool>,
+    pub(crate) depth: Depth,
+}
+
+/// The call's children.
+#[derive(Clone)]
+struct Children {
+    dialog: Mailbox<DialogMsg>,
+    media: Mailbox<MediaMsg>,
+    tts: Mailbox<TtsMsg>,
+    meter: Mailbox<MeterMsg>,
 }
 
 /// State of a call actor.
@@ -35,10 +49,8 @@ pub struct CallState {
     greeting: String,
     events: Arc<dyn CallEvents>,
     reported: Arc<AtomicBool>,
-    dialog: ActorRef<DialogMsg>,
-    media: ActorRef<MediaMsg>,
-    tts: ActorRef<TtsMsg>,
-    meter: ActorRef<MeterMsg>,
+    depth: Depth,
+    children: Children,
     tts_chars: Arc<AtomicU64>,
     tts_provider: &'static str,
     answered_at: Option<SystemTime>,
@@ -50,7 +62,8 @@ pub struct CallState {
 pub struct CallActor;
 
 impl CallActor {
-    /// Ends the call: hang up the dialog if asked, collect media counters, report once, stop.
+    /// Ends the call: hang up the dialog if asked, collect media counters and the billing
+    /// settlement, report once, stop.
     async fn finish(
         myself: &ActorRef<CallMsg>,
         state: &mut CallState,
@@ -62,28 +75,15 @@ impl CallActor {
             return;
         }
         state.ending = true;
+        let c = &state.children;
         if send_bye {
             // A call, not a cast: stopping this actor stops the dialog, and a stop overtakes
             // queued messages, so the BYE must be out before we go on.
-            let _ = ractor::call_t!(
-                state.dialog,
-                DialogMsg::Hangup,
-                SUMMARY_TIMEOUT.as_millis() as u64
-            );
+            let _ = ractor::call_t!(c.dialog.counted(), DialogMsg::Hangup, CHILD_TIMEOUT_MS);
         }
-        let _ = state.tts.cast(TtsMsg::Cancel);
-        let media = ractor::call_t!(
-            state.media,
-            MediaMsg::Summary,
-            SUMMARY_TIMEOUT.as_millis() as u64
-        )
-        .ok();
-        let billing = ractor::call_t!(
-            state.meter,
-            MeterMsg::Settle,
-            SETTLE_TIMEOUT.as_millis() as u64
-        )
-        .ok();
+        let _ = c.tts.cast(TtsMsg::Cancel);
+        let media = ractor::call_t!(c.media.counted(), MediaMsg::Summary, CHILD_TIMEOUT_MS).ok();
+        let billing = ractor::call_t!(c.meter.counted(), MeterMsg::Settle, SETTLE_TIMEOUT_MS).ok();
         let chars = state.tts_chars.load(Ordering::Relaxed);
         let usage = Usage {
             tts: (chars > 0).then_some((state.tts_provider, chars)),
@@ -104,9 +104,63 @@ impl CallActor {
         }
         myself.stop(Some(cause.to_string()));
     }
+
+    /// Replies with the view of the whole tree, gathered off the call's mailbox.
+    fn describe(myself: &ActorRef<CallMsg>, state: &CallState, reply: RpcReplyPort<ActorView>) {
+        let children = state.children.clone();
+        let name = myself.get_name().unwrap_or_default();
+        let call_state = match (state.ending, state.answered_at) {
+            (true, _) => "ending",
+            (false, Some(_)) => "answered",
+            (false, None) => "ringing",
+        };
+        let stats = serde_json::json!({
+            "answered_at_ms": state.answered_at.map(crate::outcome::unix_ms),
+        });
+        let mailbox = state.depth.get();
+        tokio::spawn(async move {
+            let silent =
+                |kind: &'static str| ActorView::unresponsive(kind, format!("{name}-{kind}"));
+            let views = vec![
+                ractor::call_t!(
+                    children.dialog.counted(),
+                    DialogMsg::Describe,
+                    CHILD_TIMEOUT_MS
+                )
+                .ok()
+                .unwrap_or_else(|| silent("dialog")),
+                ractor::call_t!(
+                    children.media.counted(),
+                    MediaMsg::Describe,
+                    CHILD_TIMEOUT_MS
+                )
+                .ok()
+                .unwrap_or_else(|| silent("media")),
+                ractor::call_t!(children.tts.counted(), TtsMsg::Describe, CHILD_TIMEOUT_MS)
+                    .ok()
+                    .unwrap_or_else(|| silent("tts")),
+                ractor::call_t!(
+                    children.meter.counted(),
+                    MeterMsg::Describe,
+                    CHILD_TIMEOUT_MS
+                )
+                .ok()
+                .unwrap_or_else(|| silent("meter")),
+            ];
+            let _ = reply.send(ActorView {
+                kind: "call",
+                name,
+                state: call_state.into(),
+                restarts: 0,
+                mailbox,
+                stats,
+                children: views,
+            });
+        });
+    }
 }
 
-impl Actor for CallActor {
+impl ractor::Actor for CallActor {
     type Msg = CallMsg;
     type State = CallState;
     type Arguments = CallArgs;
@@ -120,65 +174,72 @@ impl Actor for CallActor {
             setup,
             dialog,
             reported,
+            depth,
         } = args;
         let call_id = setup.call_id.clone();
+        let me = Mailbox::new(myself.clone(), depth.clone());
         let (playout_tx, playout_rx) = mpsc::channel(PLAYOUT_QUEUE_FRAMES);
-        let cell = myself.get_cell();
-        let (media, _) = Actor::spawn_linked(
-            Some(format!("call-{call_id}-media")),
-            MediaActor,
-            MediaArgs {
-                call_id: call_id.clone(),
-                setup: setup.media,
-                playout: playout_rx,
-                call: myself.clone(),
-                media_timeout: setup.limits.media_timeout,
-            },
-            cell.clone(),
-        )
-        .await?;
         let tts_chars = Arc::new(AtomicU64::new(0));
         let tts_provider = setup.tts.name();
-        let (meter, _) = Actor::spawn_linked(
-            Some(format!("call-{call_id}-meter")),
-            MeterActor,
-            MeterArgs {
-                call_id: call_id.clone(),
-                tenant_id: setup.billing.tenant_id,
-                plan: setup.billing.plan,
-                charger: setup.billing.charger,
-                call: myself.clone(),
+        let media = spawn_child(
+            "media",
+            MediaActor,
+            &me,
+            &call_id,
+            |ctx| MediaArgs {
+                ctx,
+                setup: setup.media,
+                playout: playout_rx,
+                media_timeout: setup.limits.media_timeout,
             },
-            cell.clone(),
+            &myself,
         )
         .await?;
-        let (tts, _) = Actor::spawn_linked(
-            Some(format!("call-{call_id}-tts")),
+        let billing = setup.billing;
+        let meter = spawn_child(
+            "meter",
+            MeterActor,
+            &me,
+            &call_id,
+            |ctx| MeterArgs {
+                ctx,
+                tenant_id: billing.tenant_id,
+                plan: billing.plan,
+                charger: billing.charger,
+            },
+            &myself,
+        )
+        .await?;
+        let chars = tts_chars.clone();
+        let tts = spawn_child(
+            "tts",
             TtsActor,
-            TtsArgs {
-                call_id: call_id.clone(),
+            &me,
+            &call_id,
+            |ctx| TtsArgs {
+                ctx,
                 provider: setup.tts,
                 playout: playout_tx,
-                call: myself.clone(),
-                chars: tts_chars.clone(),
+                chars,
             },
-            cell.clone(),
+            &myself,
         )
         .await?;
-        let (dialog, _) = Actor::spawn_linked(
-            Some(format!("call-{call_id}-dialog")),
+        let dialog = spawn_child(
+            "dialog",
             DialogActor,
-            DialogArgs {
-                call_id: call_id.clone(),
+            &me,
+            &call_id,
+            |ctx| DialogArgs {
+                ctx,
                 dialog,
                 invite: setup.invite,
                 invite_tx: setup.invite_tx,
                 answer_sdp: setup.answer_sdp,
                 answer_after: Duration::from_millis(setup.agent.answer_after_ms),
                 sip: setup.sip,
-                call: myself.clone(),
             },
-            cell,
+            &myself,
         )
         .await?;
         myself.send_after(setup.limits.max_duration, || CallMsg::Hangup {
@@ -190,10 +251,13 @@ impl Actor for CallActor {
             greeting: setup.agent.greeting,
             events: setup.events,
             reported,
-            dialog,
-            media,
-            tts,
-            meter,
+            depth,
+            children: Children {
+                dialog,
+                media,
+                tts,
+                meter,
+            },
             tts_chars,
             tts_provider,
             answered_at: None,
@@ -207,19 +271,23 @@ impl Actor for CallActor {
         msg: CallMsg,
         state: &mut CallState,
     ) -> Result<(), ActorProcessingErr> {
+        state.depth.taken();
+        let c = &state.children;
         match msg {
-            CallMsg::Start => state.dialog.cast(DialogMsg::Start)?,
+            CallMsg::Start => c.dialog.cast(DialogMsg::Start)?,
             CallMsg::Sip(event) => {
-                let _ = state.dialog.cast(DialogMsg::Sip(event));
+                let _ = c.dialog.cast(DialogMsg::Sip(event));
             }
             CallMsg::Confirmed => {
                 let now = SystemTime::now();
                 state.answered_at = Some(now);
                 state.events.answered(&state.call_id, now);
-                state.meter.cast(MeterMsg::Start)?;
-                state.media.cast(MediaMsg::Start)?;
-                state.tts.cast(TtsMsg::Speak(state.greeting.clone()))?;
+                c.meter.cast(MeterMsg::Start)?;
+                c.media.cast(MediaMsg::Start)?;
+                c.tts.cast(TtsMsg::Speak(state.greeting.clone()))?;
             }
+            CallMsg::Describe(reply) => Self::describe(&myself, state, reply),
+            CallMsg::Say(text) => c.tts.cast(TtsMsg::Speak(text))?,
             CallMsg::DialogEnded { by, cause } => {
                 Self::finish(&myself, state, by, &cause, false).await;
             }
@@ -246,7 +314,7 @@ impl Actor for CallActor {
         // cleanly, with BYE and a call record; children stopping during the end are expected.
         if let SupervisionEvent::ActorFailed(who, err) = event {
             error!(call_id = %state.call_id, child = ?who.get_name(), %err, "call child failed");
-            let bye = who.get_id() != state.dialog.get_id();
+            let bye = who.get_id() != state.children.dialog.actor().get_id();
             Self::finish(&myself, state, HangupBy::Switch, "internal_error", bye).await;
         }
         Ok(())
@@ -257,10 +325,11 @@ impl Actor for CallActor {
         _myself: ActorRef<CallMsg>,
         state: &mut CallState,
     ) -> Result<(), ActorProcessingErr> {
-        state.dialog.stop(None);
-        state.media.stop(None);
-        state.tts.stop(None);
-        state.meter.stop(None);
+        let c = &state.children;
+        c.dialog.actor().stop(None);
+        c.media.actor().stop(None);
+        c.tts.actor().stop(None);
+        c.meter.actor().stop(None);
         Ok(())
     }
 }

@@ -1,6 +1,9 @@
 //! Messages a call actor takes: SIP events routed by Call-ID, reports from its children, and
 //! commands from the switch or the admin API.
 
+use ractor::RpcReplyPort;
+
+use crate::describe::ActorView;
 use crate::outcome::HangupBy;
 use crate::sip_link::SipEvent;
 
@@ -31,4 +34,8 @@ pub enum CallMsg {
     },
     /// Text-to-speech failed for a phrase.
     SpeechFailed(String),
+    /// The live view of the call's actor tree.
+    Describe(RpcReplyPort<ActorView>),
+    /// Speak this line now (operator injection).
+    Say(String),
 }

@@ -2,9 +2,11 @@
 //! deciding when the call ends and reporting how.
 
 mod actor;
+mod child;
 mod messages;
 mod setup;
 
 pub use actor::{CallActor, CallArgs, CallState};
+pub use child::ChildContext;
 pub use messages::CallMsg;
 pub use setup::{BillingSetup, CallLimits, CallSetup, MediaSetup};

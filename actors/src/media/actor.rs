@@ -9,7 +9,9 @@ use tokio::task::JoinHandle;
 
 use super::PcmFrame;
 use super::io_loop::{self, Control, MediaIo};
-use crate::call::{CallMsg, MediaSetup};
+use crate::call::{ChildContext, MediaSetup};
+use crate::describe::ActorView;
+use crate::mailbox::Depth;
 
 /// Messages of the media actor.
 #[derive(Debug)]
@@ -20,19 +22,19 @@ pub enum MediaMsg {
     Flush,
     /// Counters so far.
     Summary(RpcReplyPort<MediaSummary>),
+    /// The live view of this actor.
+    Describe(RpcReplyPort<ActorView>),
 }
 
 /// Arguments of the media actor.
 #[derive(Debug)]
 pub struct MediaArgs {
-    /// Our call id, for logs.
-    pub call_id: String,
+    /// Call id, call actor and mailbox counter.
+    pub ctx: ChildContext,
     /// Socket, lease and negotiated codec.
     pub setup: MediaSetup,
     /// Frames to play.
     pub playout: mpsc::Receiver<PcmFrame>,
-    /// The call actor.
-    pub call: ActorRef<CallMsg>,
     /// How long without inbound RTP before the call ends.
     pub media_timeout: Duration,
 }
@@ -40,6 +42,9 @@ pub struct MediaArgs {
 /// State of the media actor.
 #[derive(Debug)]
 pub struct MediaState {
+    depth: Depth,
+    codec: &'static str,
+    started: bool,
     control: mpsc::UnboundedSender<Control>,
     task: JoinHandle<()>,
     /// Held until the actor stops, so the port returns to the pool only when the socket is gone.
@@ -68,18 +73,23 @@ impl Actor for MediaActor {
             rand::random(),
             args.setup.payload_type,
         )?;
+        let depth = args.ctx.depth.clone();
+        let codec = args.setup.codec.name();
         let io = MediaIo {
-            call_id: args.call_id,
+            call_id: args.ctx.call_id,
             socket: args.setup.socket,
             remote: args.setup.remote,
             codec: args.setup.codec,
             sender,
             playout: args.playout,
-            call: args.call,
+            call: args.ctx.call,
             media_timeout: args.media_timeout,
         };
         let task = tokio::spawn(io_loop::run(io, control_rx));
         Ok(MediaState {
+            depth,
+            codec,
+            started: false,
             control,
             task,
             _lease: args.setup.lease,
@@ -88,12 +98,30 @@ impl Actor for MediaActor {
 
     async fn handle(
         &self,
-        _myself: ActorRef<MediaMsg>,
+        myself: ActorRef<MediaMsg>,
         msg: MediaMsg,
         state: &mut MediaState,
     ) -> Result<(), ActorProcessingErr> {
+        state.depth.taken();
         match msg {
-            MediaMsg::Start => state.control.send(Control::Start)?,
+            MediaMsg::Start => {
+                state.started = true;
+                state.control.send(Control::Start)?
+            }
+            MediaMsg::Describe(reply) => {
+                let (tx, rx) = oneshot::channel();
+                state.control.send(Control::Summary(tx))?;
+                let stats = rx.await?;
+                let _ = reply.send(ActorView {
+                    kind: "media",
+                    name: myself.get_name().unwrap_or_default(),
+                    state: if state.started { "playing" } else { "ready" }.into(),
+                    restarts: 0,
+                    mailbox: state.depth.get(),
+                    stats: serde_json::json!({ "codec": state.codec, "rtp": stats }),
+                    children: Vec::new(),
+                });
+            }
             MediaMsg::Flush => state.control.send(Control::Flush)?,
             MediaMsg::Summary(reply) => {
                 let (tx, rx) = oneshot::channel();

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::time::Duration;
 
-use ractor::ActorRef;
 use rtp::{G711, MediaStats, MediaSummary, Pacer, RTP_HEADER_LEN, RtpSender, parse_rtp};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -14,6 +13,7 @@ use tracing::{debug, warn};
 
 use super::PcmFrame;
 use crate::call::CallMsg;
+use crate::mailbox::Mailbox;
 
 /// Control of the media task.
 #[derive(Debug)]
@@ -33,7 +33,7 @@ pub(crate) struct MediaIo {
     pub(crate) codec: G711,
     pub(crate) sender: RtpSender,
     pub(crate) playout: mpsc::Receiver<PcmFrame>,
-    pub(crate) call: ActorRef<CallMsg>,
+    pub(crate) call: Mailbox<CallMsg>,
     pub(crate) media_timeout: Duration,
 }
 

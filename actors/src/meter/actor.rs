@@ -11,7 +11,8 @@ use tracing::{info, warn};
 use super::charger::{ChargeResult, Charger};
 use super::core::{Meter, MeterEvent, MeterStats, Settlement};
 use super::plan::MeterPlan;
-use crate::call::CallMsg;
+use crate::call::{CallMsg, ChildContext};
+use crate::describe::ActorView;
 use crate::outcome::HangupBy;
 
 /// Tries of one charge before the call is treated as unpayable.
@@ -30,26 +31,26 @@ pub enum MeterMsg {
     Settle(RpcReplyPort<Settlement>),
     /// Counters so far.
     Stats(RpcReplyPort<MeterStats>),
+    /// The live view of this actor.
+    Describe(RpcReplyPort<ActorView>),
 }
 
 /// Arguments of the meter actor.
 pub struct MeterArgs {
-    /// Our call id.
-    pub call_id: String,
+    /// Call id, call actor and mailbox counter.
+    pub ctx: ChildContext,
     /// The paying tenant.
     pub tenant_id: String,
     /// Its plan.
     pub plan: MeterPlan,
     /// The wallet.
     pub charger: Arc<dyn Charger>,
-    /// The call actor.
-    pub call: ActorRef<CallMsg>,
 }
 
 impl std::fmt::Debug for MeterArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MeterArgs")
-            .field("call_id", &self.call_id)
+            .field("call_id", &self.ctx.call_id)
             .field("plan", &self.plan)
             .finish_non_exhaustive()
     }
@@ -78,8 +79,8 @@ impl MeterState {
                     self.meter.handle_charge_result(Instant::now(), paid);
                 }
                 MeterEvent::HangUp => {
-                    info!(call_id = %self.args.call_id, "credit exhausted: ending the call");
-                    let _ = self.args.call.cast(CallMsg::Hangup {
+                    info!(call_id = %self.args.ctx.call_id, "credit exhausted: ending the call");
+                    let _ = self.args.ctx.call.cast(CallMsg::Hangup {
                         by: HangupBy::Switch,
                         cause: "credit_exhausted".into(),
                     });
@@ -104,17 +105,17 @@ impl MeterState {
             match self
                 .args
                 .charger
-                .charge(&self.args.call_id, &self.args.tenant_id, charge)
+                .charge(&self.args.ctx.call_id, &self.args.tenant_id, charge)
                 .await
             {
                 Ok(ChargeResult::Paid) => return true,
                 Ok(ChargeResult::Insufficient) => return false,
                 Err(err) if attempt < CHARGE_TRIES => {
-                    warn!(call_id = %self.args.call_id, %err, attempt, "charge failed, retrying");
+                    warn!(call_id = %self.args.ctx.call_id, %err, attempt, "charge failed, retrying");
                     tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
                 }
                 Err(err) => {
-                    warn!(call_id = %self.args.call_id, %err, "charge failed: treating the call as unpaid");
+                    warn!(call_id = %self.args.ctx.call_id, %err, "charge failed: treating the call as unpaid");
                     return false;
                 }
             }
@@ -147,7 +148,34 @@ impl Actor for MeterActor {
         msg: MeterMsg,
         state: &mut MeterState,
     ) -> Result<(), ActorProcessingErr> {
+        state.args.ctx.depth.taken();
         match msg {
+            MeterMsg::Describe(reply) => {
+                let stats = state.meter.stats();
+                let view = ActorView {
+                    kind: "meter",
+                    name: myself.get_name().unwrap_or_default(),
+                    state: if stats.exhausted {
+                        "exhausted"
+                    } else if stats.reserved_secs > 0 {
+                        "charging"
+                    } else {
+                        "idle"
+                    }
+                    .into(),
+                    restarts: 0,
+                    mailbox: state.args.ctx.depth.get(),
+                    stats: serde_json::json!({
+                        "rate_per_minute_micros": state.args.plan.rate_per_minute_micros,
+                        "charged_micros": stats.charged_micros,
+                        "reserved_secs": stats.reserved_secs,
+                        "seconds_left": state.meter.seconds_left(Instant::now()),
+                    }),
+                    children: Vec::new(),
+                };
+                let _ = reply.send(view);
+                return Ok(());
+            }
             MeterMsg::Start => state.meter.start(Instant::now()),
             MeterMsg::Tick => {
                 state.armed_for = None;
@@ -165,12 +193,12 @@ impl Actor for MeterActor {
                 if let Err(err) = state
                     .args
                     .charger
-                    .settle(&state.args.call_id, &state.args.tenant_id, &settlement)
+                    .settle(&state.args.ctx.call_id, &state.args.tenant_id, &settlement)
                     .await
                 {
                     // The reservation stays charged: the tenant pays at most one increment
                     // too much, never too little; the ledger and the record still agree.
-                    warn!(call_id = %state.args.call_id, %err, "settlement not written");
+                    warn!(call_id = %state.args.ctx.call_id, %err, "settlement not written");
                 }
                 let _ = reply.send(settlement);
                 return Ok(());

@@ -67,7 +67,8 @@ pub struct TcpTransport {
 }
 
 impl TcpTransport {
-    /// Serves `listener` (bound to `sip.listen`) until `shutdown` turns true.
+    /// Serves `listener` (bound to `sip.listen`) until `shutdown` turns true. Spawns the accept
+    /// loop, so it must be called inside a tokio runtime.
     pub fn start(
         listener: TcpListener,
         config: TcpConfig,

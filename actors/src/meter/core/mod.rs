@@ -183,6 +183,13 @@ impl Meter {
         }
     }
 
+    /// Paid seconds not yet used at `now` (0 before answer or for free plans).
+    pub fn seconds_left(&self, now: Instant) -> u64 {
+        self.paid_until()
+            .map(|until| until.saturating_duration_since(now).as_secs())
+            .unwrap_or(0)
+    }
+
     /// Ends billing at `now` and returns the settlement; later calls return the same.
     pub fn settle(&mut self, now: Instant) -> Settlement {
         if let Some(settlement) = self.settlement {
