@@ -14,7 +14,9 @@
 //! Never depends on: `admin-api`, storage, `switch`.
 
 pub mod call;
+pub mod describe;
 pub mod dialog_actor;
+pub mod mailbox;
 pub mod media;
 pub mod meter;
 pub mod outcome;
