@@ -1,21 +1,23 @@
-//! Per-frame cost of the media hot path: G.711 encode/decode, RTP write/parse, stats update.
+//! Per-frame cost of the media hot path with Criterion: G.711 encode/decode (one 20 ms frame
+//! and one second), RTP write/parse, and the stats update. Also compares the table-driven
+//! encoder with `audio-codec-algorithms`' per-sample encoder, the measurement behind the
+//! choice in `g711.rs`.
 //!
-//! Plain `std` timing (no bench framework dependency); run with
-//! `cargo bench -p rtp --bench media_path`. Also compares the table-driven encoder with
-//! `audio-codec-algorithms`' per-sample encoder, the measurement behind the choice in `g711.rs`.
+//! Run with `cargo bench -p rtp --bench media_path`.
+
+// `criterion_group!` generates an undocumented `pub fn`.
+#![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use rtp::{FRAME_SAMPLES, G711, MediaStats, RtpSender, parse_rtp};
-
-const FRAMES: usize = 2000;
-const ROUNDS: usize = 50;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rtp::{FRAME_SAMPLES, G711, MediaStats, RtpSender, SAMPLE_RATE_HZ, parse_rtp};
 
 /// Speech-like test signal: a tone plus pseudo-random noise, deterministic.
-fn signal() -> Vec<i16> {
+fn signal(samples: usize) -> Vec<i16> {
     let mut x: u32 = 1;
-    (0..FRAME_SAMPLES * FRAMES)
+    (0..samples)
         .map(|i| {
             x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             let tone = ((i as f64 * 0.1).sin() * 8000.0) as i32;
@@ -24,68 +26,83 @@ fn signal() -> Vec<i16> {
         .collect()
 }
 
-/// Runs `f` once per frame, `ROUNDS` times over `FRAMES` frames; prints ns per frame.
-fn bench(name: &str, mut f: impl FnMut(usize)) {
-    for i in 0..FRAMES {
-        f(i); // warm up tables and caches
+fn g711(c: &mut Criterion) {
+    let second = SAMPLE_RATE_HZ as usize;
+    let pcm = signal(second);
+    let mut codes = vec![0u8; second];
+    let mut decoded = vec![0i16; second];
+    for law in [G711::Pcmu, G711::Pcma] {
+        let mut group = c.benchmark_group(format!("g711/{law}"));
+        group.throughput(Throughput::Elements(FRAME_SAMPLES as u64));
+        group.bench_function("encode 20 ms", |b| {
+            b.iter(|| {
+                law.encode(
+                    black_box(&pcm[..FRAME_SAMPLES]),
+                    &mut codes[..FRAME_SAMPLES],
+                )
+            })
+        });
+        law.encode(&pcm, &mut codes);
+        group.bench_function("decode 20 ms", |b| {
+            b.iter(|| {
+                law.decode(
+                    black_box(&codes[..FRAME_SAMPLES]),
+                    &mut decoded[..FRAME_SAMPLES],
+                )
+            })
+        });
+        group.throughput(Throughput::Elements(second as u64));
+        group.bench_function("encode 1 s", |b| {
+            b.iter(|| law.encode(black_box(&pcm), &mut codes))
+        });
+        group.bench_function("decode 1 s", |b| {
+            b.iter(|| law.decode(black_box(&codes), &mut decoded))
+        });
+        group.finish();
     }
-    let start = Instant::now();
-    for _ in 0..ROUNDS {
-        for i in 0..FRAMES {
-            f(i);
-        }
-    }
-    let per = start.elapsed().as_nanos() as f64 / (ROUNDS * FRAMES) as f64;
-    println!("{name:<40} {per:>8.1} ns/frame");
+    let mut group = c.benchmark_group("g711/per-sample crate encoder");
+    group.throughput(Throughput::Elements(FRAME_SAMPLES as u64));
+    group.bench_function("encode PCMU 20 ms", |b| {
+        b.iter(|| {
+            for (o, &s) in codes.iter_mut().zip(black_box(&pcm[..FRAME_SAMPLES])) {
+                *o = audio_codec_algorithms::encode_ulaw(s);
+            }
+        })
+    });
+    group.bench_function("encode PCMA 20 ms", |b| {
+        b.iter(|| {
+            for (o, &s) in codes.iter_mut().zip(black_box(&pcm[..FRAME_SAMPLES])) {
+                *o = audio_codec_algorithms::encode_alaw(s);
+            }
+        })
+    });
+    group.finish();
 }
 
-fn main() {
-    let pcm = signal();
-    let frames: Vec<&[i16]> = pcm.chunks_exact(FRAME_SAMPLES).collect();
-    let mut payload = [0u8; FRAME_SAMPLES];
-    let mut decoded = [0i16; FRAME_SAMPLES];
+fn packets(c: &mut Criterion) {
+    let payload = [0xD5u8; FRAME_SAMPLES];
     let mut datagram = [0u8; 1500];
-
-    for law in [G711::Pcmu, G711::Pcma] {
-        bench(&format!("encode {law} (lookup table)"), |i| {
-            black_box(law.encode(black_box(frames[i]), &mut payload));
-        });
-    }
-    bench("encode PCMU (audio-codec-algorithms)", |i| {
-        for (o, &s) in payload.iter_mut().zip(black_box(frames[i])) {
-            *o = audio_codec_algorithms::encode_ulaw(s);
-        }
-        black_box(&payload);
-    });
-    bench("encode PCMA (audio-codec-algorithms)", |i| {
-        for (o, &s) in payload.iter_mut().zip(black_box(frames[i])) {
-            *o = audio_codec_algorithms::encode_alaw(s);
-        }
-        black_box(&payload);
-    });
-    for law in [G711::Pcmu, G711::Pcma] {
-        law.encode(frames[0], &mut payload);
-        bench(&format!("decode {law}"), |_| {
-            black_box(law.decode(black_box(&payload), &mut decoded));
-        });
-    }
-
     let mut tx = RtpSender::new(7, 0, 0, 0).expect("PT 0 is valid");
-    bench("RtpSender::write_packet (160 B)", |_| {
-        black_box(tx.write_packet(black_box(&payload), false, &mut datagram)).ok();
+    c.bench_function("rtp/write_packet 160 B", |b| {
+        b.iter(|| tx.write_packet(black_box(&payload), false, &mut datagram))
     });
     let len = tx
         .write_packet(&payload, false, &mut datagram)
         .expect("fits");
-    bench("parse_rtp (172 B)", |_| {
-        black_box(parse_rtp(black_box(&datagram[..len])).ok());
+    c.bench_function("rtp/parse_rtp 172 B", |b| {
+        b.iter(|| parse_rtp(black_box(&datagram[..len])).map(|v| v.seq))
     });
-
     let mut stats = MediaStats::new();
     let t0 = Instant::now();
-    bench("MediaStats::on_packet_in", |i| {
-        let at = t0 + Duration::from_millis(20 * i as u64);
-        stats.on_packet_in(i as u16, 160 * i as u32, black_box(at), 172);
+    let mut i = 0u32;
+    c.bench_function("rtp/MediaStats::on_packet_in", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            let at = t0 + Duration::from_millis(20 * u64::from(i));
+            stats.on_packet_in(i as u16, 160 * i, black_box(at), 172);
+        })
     });
-    black_box(stats.summary(Some(G711::Pcmu)));
 }
+
+criterion_group!(benches, g711, packets);
+criterion_main!(benches);

@@ -61,6 +61,27 @@ pub enum RtpError {
         /// Upper bound as configured.
         max: u16,
     },
+    /// A configuration value is out of range; `reason` says which and why.
+    #[error("invalid media configuration: {reason}")]
+    InvalidConfig {
+        /// What is wrong, e.g. "min_depth must not exceed max_depth".
+        reason: &'static str,
+    },
+    /// An RFC 4733 telephone-event payload is shorter than its 4-byte event block.
+    #[error("telephone-event payload of {len} bytes is shorter than the 4-byte event block")]
+    TelephoneEventTooShort {
+        /// Length of the payload.
+        len: usize,
+    },
+    /// A DTMF digit outside `0-9`, `*`, `#`, `A-D` was asked to be sent.
+    #[error("{0:?} is not a DTMF digit (0-9, *, #, A-D)")]
+    InvalidDtmfDigit(char),
+    /// An RTCP datagram could not be parsed (RFC 3550 §6); the text is `rtc-rtcp`'s reason.
+    #[error("malformed RTCP: {0}")]
+    RtcpMalformed(String),
+    /// An RTCP report could not be serialised; the text is `rtc-rtcp`'s reason.
+    #[error("cannot build RTCP: {0}")]
+    RtcpBuild(String),
 }
 
 impl From<rtp_rs::RtpReaderError> for RtpError {

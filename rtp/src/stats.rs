@@ -211,6 +211,16 @@ impl MediaStats {
         self.packets_out
     }
 
+    /// RTP bytes received (whole datagrams).
+    pub fn bytes_in(&self) -> u64 {
+        self.bytes_in
+    }
+
+    /// RTP bytes sent (whole datagrams).
+    pub fn bytes_out(&self) -> u64 {
+        self.bytes_out
+    }
+
     /// Packets expected from the extended sequence numbers (RFC 3550 A.3), over the whole call.
     pub fn expected(&self) -> u64 {
         self.prior_expected + self.seq.map_or(0, |s| s.expected())

@@ -50,11 +50,46 @@ async fn recover_open_calls(store: &Store, node_id: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// SIGTERM: `/ready` turns 503 and new INVITEs get 503, live calls may finish until `deadline`,
+/// then the rest are hung up (BYE, call records written) before the process exits.
+async fn drain(router: &Router, registry: &CallRegistry, ready: &AtomicBool, deadline: Duration) {
+    ready.store(false, std::sync::atomic::Ordering::SeqCst);
+    router.start_draining();
+    info!(
+        live_calls = registry.len(),
+        deadline_secs = deadline.as_secs(),
+        "draining"
+    );
+    let until = tokio::time::Instant::now() + deadline;
+    while !registry.is_empty() && tokio::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if registry.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        live_calls = registry.len(),
+        "drain deadline passed: hanging up the rest"
+    );
+    for (_, call) in registry.all() {
+        let _ = call.cast(actors::call::CallMsg::Hangup {
+            by: actors::outcome::HangupBy::Switch,
+            cause: "shutdown".into(),
+        });
+    }
+    // Their BYEs go out through the transport, still running; give them a moment to end.
+    let until = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !registry.is_empty() && tokio::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Runs the switch until `shutdown` resolves.
 pub async fn run(
     config: Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let metrics_handle = crate::metrics::install();
     let store = Store::connect(&config.database.url, config.database.max_connections)
         .await
         .with_context(|| format!("database {}", redact_url(&config.database.url)))?;
@@ -99,7 +134,7 @@ pub async fn run(
             store: store.clone(),
             supervisor: supervisor.clone(),
             sip: sip_link,
-            ports,
+            ports: ports.clone(),
             tts,
             events: Arc::new(StoreCallEvents::new(store.clone(), config.pricing.clone())),
             charger,
@@ -117,11 +152,12 @@ pub async fn run(
     ));
     let dispatcher = Arc::new(Dispatcher::new(
         registry.clone(),
-        router,
+        router.clone(),
         config.sip.user_agent.clone(),
     ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let tcp = TcpTransport::start(sip_tcp, TcpConfig::default(), stop_rx.clone());
+    crate::metrics::spawn_sampler(registry.clone(), ports.clone(), tcp.connection_counter());
     let sip_task = tokio::spawn(crate::transport::run(
         sip_socket,
         tcp,
@@ -134,7 +170,11 @@ pub async fn run(
     let admin = admin_api::router(admin_api::AdminState {
         store: store.clone(),
         ready: ready.clone(),
-    });
+    })
+    .route(
+        "/metrics",
+        axum::routing::get(move || std::future::ready(metrics_handle.render())),
+    );
     let listener = TcpListener::bind(config.admin.listen)
         .await
         .with_context(|| format!("admin.listen {}: cannot bind", config.admin.listen))?;
@@ -150,8 +190,13 @@ pub async fn run(
 
     info!(sip = %sip_addr, "switch ready");
     shutdown.await;
-    info!(live_calls = registry.len(), "shutting down");
-    ready.store(false, std::sync::atomic::Ordering::SeqCst);
+    drain(
+        &router,
+        &registry,
+        &ready,
+        Duration::from_secs(config.calls.drain_timeout_secs.into()),
+    )
+    .await;
     let _ = stop_tx.send(true);
     let _ = sip_task.await;
     let _ = admin_task.await;

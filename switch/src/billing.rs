@@ -3,7 +3,8 @@
 
 use actors::meter::{ChargeError, ChargeResult, Charger, Settlement, TickCharge};
 use async_trait::async_trait;
-use store::{CallCharge, CallSettlement, ChargeOutcome, Store, WalletAlert};
+use metrics::counter;
+use store::{AlertKind, CallCharge, CallSettlement, ChargeOutcome, Store, WalletAlert};
 use tokio::sync::broadcast;
 use tracing::{info, warn};
 
@@ -34,6 +35,12 @@ impl StoreCharger {
     }
 
     fn publish(&self, alert: WalletAlert) {
+        let kind = match alert.kind {
+            AlertKind::Used75 => "used_75",
+            AlertKind::Used90 => "used_90",
+            AlertKind::Empty => "empty",
+        };
+        counter!("wallet_alerts_total", "kind" => kind).increment(1);
         info!(tenant = %alert.tenant_id, kind = ?alert.kind, balance_micros = alert.balance_micros, "wallet alert");
         // No subscriber is fine: the alert is logged.
         let _ = self.alerts.send(alert);
@@ -59,14 +66,21 @@ impl Charger for StoreCharger {
                 at_ms: unix_ms(std::time::SystemTime::now()),
             })
             .await
-            .map_err(|e| ChargeError(e.to_string()))?;
+            .map_err(|e| {
+                counter!("wallet_debits_total", "result" => "error").increment(1);
+                ChargeError(e.to_string())
+            })?;
         Ok(match outcome {
-            ChargeOutcome::Charged { alerts, .. } => {
+            ChargeOutcome::Charged { alerts, entry } => {
+                counter!("wallet_debits_total", "result" => "paid").increment(1);
+                counter!("wallet_debited_micros_total")
+                    .increment(entry.amount_micros.unsigned_abs());
                 alerts.into_iter().for_each(|a| self.publish(a));
                 ChargeResult::Paid
             }
             ChargeOutcome::AlreadyCharged(_) => ChargeResult::Paid,
             ChargeOutcome::Insufficient { alert, .. } => {
+                counter!("wallet_debits_total", "result" => "insufficient").increment(1);
                 self.publish(alert);
                 ChargeResult::Insufficient
             }

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod billing;
 pub mod demo;
+pub mod metrics;
 pub mod records;
 pub mod router;
 pub mod transport;

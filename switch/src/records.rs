@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use actors::outcome::{CallEvents, CallOutcome, Usage};
 use config::PricingConfig;
+use metrics::{counter, histogram};
 use store::{CallEnd, CallState, CostKind, NewCostLine, Store};
 use tracing::error;
 
@@ -20,6 +21,21 @@ impl StoreCallEvents {
     /// Over `store`, pricing provider usage with `pricing`.
     pub fn new(store: Store, pricing: PricingConfig) -> Self {
         StoreCallEvents { store, pricing }
+    }
+}
+
+/// Counts the call and its media in the metrics.
+fn count_ended(outcome: &CallOutcome) {
+    counter!("calls_ended_total", "hangup_by" => outcome.hangup_by.as_str(), "cause" => outcome.cause.clone())
+        .increment(1);
+    if let Some(media) = &outcome.media {
+        counter!("rtp_packets_total", "direction" => "in").increment(media.packets_in);
+        counter!("rtp_packets_total", "direction" => "out").increment(media.packets_out);
+        counter!("rtp_lost_total").increment(media.lost);
+        if media.packets_in > 0 {
+            histogram!("rtp_jitter_ms").record(media.jitter_ms);
+            histogram!("rtp_mos").record(media.mos);
+        }
     }
 }
 
@@ -97,6 +113,7 @@ impl CallEvents for StoreCallEvents {
     }
 
     fn ended(&self, outcome: CallOutcome) {
+        count_ended(&outcome);
         let store = self.store.clone();
         let lines = cost_lines(&outcome.usage, &self.pricing);
         tokio::spawn(async move {

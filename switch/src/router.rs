@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use actors::call::{BillingSetup, CallLimits, CallSetup, MediaSetup};
@@ -14,6 +15,7 @@ use actors::sip_link::{SipCommand, SipEvent, SipLink};
 use actors::spec::AgentSpec;
 use actors::supervisor::SupervisorMsg;
 use dashmap::DashSet;
+use metrics::counter;
 use ractor::ActorRef;
 use rtp::{G711, PortLease, PortPool};
 use sip::dialog::UasDialog;
@@ -71,6 +73,8 @@ pub struct Router {
     config: RouterConfig,
     /// Call-IDs whose INVITE was cancelled while being admitted.
     pub(crate) cancelled: Arc<DashSet<String>>,
+    /// Set on SIGTERM: new INVITEs are refused 503.
+    draining: AtomicBool,
 }
 
 /// A refusal: SIP status, cause for the record, optional extra header.
@@ -101,7 +105,13 @@ impl Router {
             charger: deps.charger,
             config,
             cancelled: Arc::new(DashSet::new()),
+            draining: AtomicBool::new(false),
         }
+    }
+
+    /// Refuses new INVITEs from now on (503 with Retry-After: other nodes take them).
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
     }
 
     /// Handles one new INVITE (the endpoint already sent 100 Trying).
@@ -130,6 +140,7 @@ impl Router {
             .admit(tx, &request, &keys, peer, &call_id, &number, &mut record)
             .await;
         if let Err(refusal) = result {
+            counter!("calls_refused_total", "cause" => refusal.cause).increment(1);
             info!(%call_id, sip_call_id = %keys.call_id, %number, status = refusal.status, cause = refusal.cause, "call refused");
             let mut builder = ResponseBuilder::new(&request, refusal.status, Some(&new_tag()))
                 .header("Server", self.config.user_agent.clone());
@@ -156,6 +167,13 @@ impl Router {
         number: &str,
         record: &mut NewCall,
     ) -> Result<(), Refusal> {
+        if self.draining.load(Ordering::SeqCst) {
+            return Err(Refusal {
+                status: 503,
+                cause: "draining",
+                header: Some(("Retry-After", "30".into())),
+            });
+        }
         let route = match self.store.resolve_number(number).await {
             Ok(Some(route)) => route,
             Ok(None) => return Err(refuse(404, "number_not_found")),
@@ -265,6 +283,7 @@ impl Router {
         ));
         match started {
             Ok(Ok(call)) => {
+                counter!("calls_admitted_total").increment(1);
                 info!(%call_id, sip_call_id = %keys.call_id, %number, codec = codec.name(), "call admitted");
                 if self.cancelled.remove(&keys.call_id).is_some() {
                     let _ = call.cast(actors::call::CallMsg::Sip(SipEvent::Cancelled));

@@ -314,6 +314,11 @@ impl ractor::Actor for CallActor {
         // cleanly, with BYE and a call record; children stopping during the end are expected.
         if let SupervisionEvent::ActorFailed(who, err) = event {
             error!(call_id = %state.call_id, child = ?who.get_name(), %err, "call child failed");
+            let kind = who
+                .get_name()
+                .and_then(|n| n.rsplit('-').next().map(str::to_string))
+                .unwrap_or_default();
+            metrics::counter!("actor_failures_total", "kind" => kind).increment(1);
             let bye = who.get_id() != state.children.dialog.actor().get_id();
             Self::finish(&myself, state, HangupBy::Switch, "internal_error", bye).await;
         }

@@ -8,8 +8,10 @@ use actors::call::CallMsg;
 use actors::registry::CallRegistry;
 use actors::sip_link::{IncomingRequest, SipCommand, SipEvent};
 use dashmap::DashSet;
+use metrics::counter;
 use sip::dialog::ALLOW;
-use sip::endpoint::{Endpoint, EndpointEvent, TxId};
+use sip::endpoint::{Endpoint, EndpointEvent, TimeoutReason, TxId};
+use sip::message::Response;
 use sip::message::{Method, Request, ResponseBuilder, new_tag};
 use tracing::warn;
 
@@ -39,11 +41,7 @@ impl Dispatcher {
     pub(crate) fn apply(&self, endpoint: &mut Endpoint, command: SipCommand) {
         let now = Instant::now();
         match command {
-            SipCommand::Respond { tx, response } => {
-                if let Err(err) = endpoint.respond(now, tx, response) {
-                    warn!(%err, "response not sent");
-                }
-            }
+            SipCommand::Respond { tx, response } => respond(endpoint, now, tx, response),
             SipCommand::Request {
                 sip_call_id,
                 request,
@@ -72,7 +70,7 @@ impl Dispatcher {
                 .header("Accept", "application/sdp")
                 .header("Supported", "");
         }
-        let _ = endpoint.respond(Instant::now(), tx, builder.build());
+        respond(endpoint, Instant::now(), tx, builder.build());
     }
 
     pub(crate) fn dispatch(&self, endpoint: &mut Endpoint, event: EndpointEvent) {
@@ -83,6 +81,7 @@ impl Dispatcher {
                 keys,
                 peer,
             } => {
+                counter!("sip_requests_total", "method" => request.method.to_string()).increment(1);
                 let new_call = request.method == Method::Invite && keys.to_tag.is_none();
                 if new_call {
                     let router = self.router.clone();
@@ -119,6 +118,8 @@ impl Dispatcher {
                 }
             }
             EndpointEvent::Response { response, keys, .. } => {
+                counter!("sip_responses_received_total", "code" => response.status_code.code().to_string())
+                    .increment(1);
                 self.to_call(
                     &keys.call_id,
                     SipEvent::Response {
@@ -131,8 +132,22 @@ impl Dispatcher {
                 call_id,
                 reason,
             } => {
+                let reason_label = match reason {
+                    TimeoutReason::NoAck => "no_ack",
+                    TimeoutReason::NoResponse => "no_response",
+                };
+                counter!("sip_transaction_timeouts_total", "reason" => reason_label).increment(1);
                 self.to_call(&call_id, SipEvent::Timeout { tx, reason });
             }
         }
+    }
+}
+
+/// Sends a response on a server transaction, counting it by status code.
+fn respond(endpoint: &mut Endpoint, now: Instant, tx: TxId, response: Response) {
+    let code = response.status_code.code();
+    match endpoint.respond(now, tx, response) {
+        Ok(()) => counter!("sip_responses_sent_total", "code" => code.to_string()).increment(1),
+        Err(err) => warn!(%err, code, "response not sent"),
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actors::sip_link::SipCommand;
+use metrics::counter;
 use sip::endpoint::{Endpoint, Peer, Transport};
 use sip::transaction::TimerConfig;
 use tokio::net::UdpSocket;
@@ -62,6 +63,7 @@ pub async fn run(
             dispatcher.dispatch(&mut endpoint, event);
         }
         send_all(&mut endpoint, &socket, &connections).await;
+        export_stats(&endpoint);
         let next = endpoint
             .poll_timeout()
             .map(Instant::from_std)
@@ -85,4 +87,12 @@ async fn send_all(endpoint: &mut Endpoint, socket: &UdpSocket, connections: &Tcp
             Transport::Tcp => connections.send(transmit.peer.addr, transmit.payload),
         }
     }
+}
+
+/// Publishes the endpoint's own counters.
+fn export_stats(endpoint: &Endpoint) {
+    let stats = endpoint.stats();
+    counter!("sip_messages_received_total").absolute(stats.received);
+    counter!("sip_malformed_total").absolute(stats.malformed);
+    counter!("sip_retransmissions_absorbed_total").absolute(stats.retransmissions_absorbed);
 }

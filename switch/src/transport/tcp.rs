@@ -94,6 +94,12 @@ impl TcpTransport {
     pub fn connection_count(&self) -> usize {
         self.connections.0.map.len()
     }
+
+    /// A counter of connections that outlives the transport handed to the driver.
+    pub fn connection_counter(&self) -> impl Fn() -> usize + Send + 'static {
+        let connections = self.connections.clone();
+        move || connections.0.map.len()
+    }
 }
 
 /// The writer side of one connection, as the registry holds it.

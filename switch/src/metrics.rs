@@ -1,0 +1,123 @@
+//! Prometheus metrics: the recorder, every metric's name and help text in one place, and the
+//! gauges sampled once a second (live calls, RTP ports in use, TCP connections).
+//!
+//! Counters are incremented where things happen (transport, router, records, billing, actors);
+//! this module only installs the exporter and describes them, so `/metrics` shows help texts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actors::registry::CallRegistry;
+use metrics::{describe_counter, describe_gauge, describe_histogram, gauge};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use rtp::PortPool;
+
+/// Installs the process-wide recorder and returns the handle `/metrics` renders. A second call
+/// (tests starting several switches in one process) returns a fresh, unshared handle.
+pub fn install() -> PrometheusHandle {
+    let builder = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Suffix("_ms".into()),
+            &[
+                1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0,
+            ],
+        )
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full("rtp_mos".into()),
+                &[1.0, 2.0, 3.0, 3.5, 4.0, 4.2, 4.4],
+            )
+        })
+        .expect("static bucket lists are not empty");
+    let handle = match builder.install_recorder() {
+        Ok(handle) => handle,
+        Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+    };
+    describe();
+    handle
+}
+
+fn describe() {
+    describe_gauge!("calls_active", "Calls with a live call actor.");
+    describe_counter!(
+        "calls_admitted_total",
+        "INVITEs admitted (a call actor was started)."
+    );
+    describe_counter!("calls_refused_total", "INVITEs refused, by cause.");
+    describe_counter!("calls_ended_total", "Calls ended, by who hung up and why.");
+    describe_counter!(
+        "sip_requests_total",
+        "SIP requests received that opened a transaction, by method."
+    );
+    describe_counter!(
+        "sip_responses_sent_total",
+        "SIP responses sent by the switch's transactions, by status code."
+    );
+    describe_counter!(
+        "sip_responses_received_total",
+        "SIP responses to the switch's own requests, by status code."
+    );
+    describe_counter!(
+        "sip_transaction_timeouts_total",
+        "SIP transactions that timed out, by reason."
+    );
+    describe_counter!(
+        "sip_messages_received_total",
+        "SIP datagrams and framed TCP messages handed to the endpoint."
+    );
+    describe_counter!(
+        "sip_malformed_total",
+        "SIP messages dropped or answered 400 because they could not be read."
+    );
+    describe_counter!(
+        "sip_retransmissions_absorbed_total",
+        "Request retransmissions absorbed by a transaction."
+    );
+    describe_gauge!("sip_tcp_connections", "Open SIP TCP connections.");
+    describe_counter!(
+        "rtp_packets_total",
+        "RTP packets of ended calls, by direction."
+    );
+    describe_counter!(
+        "rtp_lost_total",
+        "RTP packets lost on the way in (ended calls)."
+    );
+    describe_histogram!(
+        "rtp_jitter_ms",
+        "Interarrival jitter of ended calls (RFC 3550), milliseconds."
+    );
+    describe_histogram!("rtp_mos", "E-model MOS estimate of ended calls.");
+    describe_gauge!("rtp_ports_in_use", "RTP ports leased by live calls.");
+    describe_gauge!("rtp_ports_capacity", "RTP ports in the pool.");
+    describe_counter!(
+        "wallet_debits_total",
+        "Meter charges, by result (paid, insufficient, error)."
+    );
+    describe_counter!(
+        "wallet_debited_micros_total",
+        "Micro-units charged by call meters."
+    );
+    describe_counter!("wallet_alerts_total", "Wallet alerts published, by kind.");
+    describe_counter!(
+        "actor_failures_total",
+        "Call child actors that failed, by kind."
+    );
+}
+
+/// Samples the gauges once a second until the process ends.
+pub fn spawn_sampler(
+    registry: CallRegistry,
+    ports: Arc<PortPool>,
+    tcp: impl Fn() -> usize + Send + 'static,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            gauge!("calls_active").set(registry.len() as f64);
+            gauge!("rtp_ports_in_use").set(ports.in_use() as f64);
+            gauge!("rtp_ports_capacity").set(ports.capacity() as f64);
+            gauge!("sip_tcp_connections").set(tcp() as f64);
+        }
+    });
+}
