@@ -8,7 +8,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use sip::dialog::{DialogState, UasDialog};
 use sip::endpoint::TxId;
-use sip::message::{Method, Request};
+use sip::message::{Method, Request, header_values};
 use tracing::{debug, info, warn};
 
 use crate::call::{CallMsg, ChildContext};
@@ -139,9 +139,13 @@ impl DialogActorState {
                 let sdp = Some(self.args.answer_sdp.clone());
                 self.respond(tx, &request, 200, sdp);
             }
-            Method::Options | Method::Info | Method::Update => {
-                self.respond(tx, &request, 200, None)
+            Method::Info => {
+                if let Some(digit) = dtmf_relay_digit(&request) {
+                    let _ = self.args.ctx.call.cast(CallMsg::Dtmf(digit));
+                }
+                self.respond(tx, &request, 200, None);
             }
+            Method::Options | Method::Update => self.respond(tx, &request, 200, None),
             _ => self.respond(tx, &request, 501, None),
         }
     }
@@ -238,4 +242,16 @@ impl Actor for DialogActor {
         }
         Ok(())
     }
+}
+
+/// The digit of a SIP INFO `application/dtmf-relay` body (`Signal=5`), if it carries one.
+fn dtmf_relay_digit(request: &Request) -> Option<char> {
+    let is_relay = header_values(&request.headers, "Content-Type")
+        .first()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/dtmf-relay"));
+    if !is_relay {
+        return None;
+    }
+    let body = std::str::from_utf8(&request.body).ok()?;
+    rtp::parse_dtmf_relay(body).map(|(digit, _)| digit)
 }

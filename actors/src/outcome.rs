@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use rtp::MediaSummary;
+use crate::media::MediaReport;
 
 use crate::meter::Settlement;
 
@@ -54,7 +54,7 @@ pub struct CallOutcome {
     /// `internal_error`…).
     pub cause: String,
     /// Media counters, when the media actor answered.
-    pub media: Option<MediaSummary>,
+    pub media: Option<MediaReport>,
     /// The billing settlement, when the meter answered.
     pub billing: Option<Settlement>,
     /// What the call used of each provider, for its cost lines.
@@ -72,10 +72,52 @@ pub struct Usage {
     pub llm: Option<(&'static str, u64, u64)>,
 }
 
+/// Who spoke a transcript turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Speaker {
+    /// The person who called (or was called).
+    Caller,
+    /// The voice agent.
+    Agent,
+}
+
+/// One turn of a call's transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscriptEntry {
+    /// Who.
+    pub speaker: Speaker,
+    /// What was said (empty for a key press).
+    pub text: String,
+    /// The key pressed, for DTMF turns.
+    pub dtmf: Option<String>,
+    /// When.
+    pub at: SystemTime,
+    /// Whether the agent was interrupted before finishing it.
+    pub interrupted: bool,
+    /// Per-turn latencies, milliseconds by stage.
+    pub latency: Option<serde_json::Value>,
+}
+
+impl TranscriptEntry {
+    /// A caller's key press.
+    pub fn dtmf(digit: char, at: SystemTime) -> TranscriptEntry {
+        TranscriptEntry {
+            speaker: Speaker::Caller,
+            text: String::new(),
+            dtmf: Some(digit.to_string()),
+            at,
+            interrupted: false,
+            latency: None,
+        }
+    }
+}
+
 /// Receives call lifecycle reports. Implementations must not block (spawn the I/O).
 pub trait CallEvents: Send + Sync + 'static {
     /// The call was answered (ACK received).
     fn answered(&self, call_id: &str, at: SystemTime);
+    /// A transcript turn; calls of one call arrive in order.
+    fn turn(&self, call_id: &str, entry: TranscriptEntry);
     /// The call ended; called exactly once per call.
     fn ended(&self, outcome: CallOutcome);
 }

@@ -20,6 +20,9 @@ pub struct AgentSpec {
     /// Text-to-speech provider.
     #[serde(default)]
     pub tts: ProviderChoice,
+    /// Record the call (stereo WAV: caller left, agent right).
+    #[serde(default)]
+    pub record: bool,
 }
 
 /// The agent's brain.
@@ -121,6 +124,7 @@ impl AgentSpec {
             },
             stt: ProviderChoice::default(),
             tts: ProviderChoice::default(),
+            record: false,
         }
     }
 }

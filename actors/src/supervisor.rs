@@ -19,7 +19,7 @@ use crate::call::{CallActor, CallArgs, CallMsg, CallSetup};
 use crate::dialog_actor::SharedDialog;
 use crate::mailbox::{Depth, Mailbox};
 use crate::outcome::{CallEvents, CallOutcome, HangupBy};
-use crate::registry::CallRegistry;
+use crate::registry::{CallRegistry, LiveCall};
 use crate::sip_link::{SipCommand, SipLink};
 
 /// Messages of the switch supervisor.
@@ -33,7 +33,7 @@ pub enum SupervisorMsg {
 }
 
 /// What the supervisor remembers of each live call, to clean up after it.
-struct LiveCall {
+struct Supervised {
     call_id: String,
     sip_call_id: String,
     dialog: SharedDialog,
@@ -45,7 +45,7 @@ struct LiveCall {
 /// State of the switch supervisor.
 pub struct SupervisorState {
     registry: CallRegistry,
-    calls: HashMap<ActorId, LiveCall>,
+    calls: HashMap<ActorId, Supervised>,
 }
 
 /// The switch supervisor actor.
@@ -126,7 +126,7 @@ impl Actor for SwitchSupervisor {
                 let setup = *setup;
                 let dialog: SharedDialog = Arc::new(Mutex::new(setup.dialog.clone()));
                 let reported = Arc::new(AtomicBool::new(false));
-                let live = LiveCall {
+                let live = Supervised {
                     call_id: setup.call_id.clone(),
                     sip_call_id: setup.sip_call_id.clone(),
                     dialog: dialog.clone(),
@@ -135,6 +135,13 @@ impl Actor for SwitchSupervisor {
                     events: setup.events.clone(),
                 };
                 let name = format!("call-{}", setup.call_id);
+                let listing = (
+                    setup.billing.tenant_id.clone(),
+                    setup.from.clone(),
+                    setup.to.clone(),
+                    setup.started_at_ms,
+                    setup.stats.clone(),
+                );
                 let depth = Depth::default();
                 let args = CallArgs {
                     setup,
@@ -145,9 +152,16 @@ impl Actor for SwitchSupervisor {
                 match Actor::spawn_linked(Some(name), CallActor, args, myself.get_cell()).await {
                     Ok((actor, _)) => {
                         let call = Mailbox::new(actor, depth);
-                        state
-                            .registry
-                            .insert(live.sip_call_id.clone(), call.clone());
+                        state.registry.insert(LiveCall {
+                            call_id: live.call_id.clone(),
+                            sip_call_id: live.sip_call_id.clone(),
+                            tenant_id: Some(listing.0),
+                            from: listing.1,
+                            to: listing.2,
+                            started_at_ms: listing.3,
+                            stats: listing.4,
+                            handle: call.clone(),
+                        });
                         state.calls.insert(call.actor().get_id(), live);
                         // Only now can the ACK of our 200 be routed to the call.
                         let _ = call.cast(CallMsg::Start);

@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 
 use crate::AdminState;
 
+/// The process answers; says whether the database does.
+#[utoipa::path(get, path = "/health", tag = "probes", security(()),
+    responses((status = 200, description = "`{status, database, version}`", body = Object)))]
 pub(crate) async fn health(State(state): State<AdminState>) -> (StatusCode, Json<Value>) {
     let database = state.store.ping().await.is_ok();
     let status = if database { "ok" } else { "degraded" };
@@ -21,10 +24,19 @@ pub(crate) async fn health(State(state): State<AdminState>) -> (StatusCode, Json
     )
 }
 
+/// The process answers.
+#[utoipa::path(get, path = "/live", tag = "probes", security(()),
+    responses((status = 200, description = "`{status: ok}`", body = Object)))]
 pub(crate) async fn live() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// The database answers and the switch is not draining.
+#[utoipa::path(get, path = "/ready", tag = "probes", security(()),
+    responses(
+        (status = 200, description = "Ready: `{ready, accepting_calls, database}`", body = Object),
+        (status = 503, description = "Starting, draining or database down", body = Object),
+    ))]
 pub(crate) async fn ready(State(state): State<AdminState>) -> (StatusCode, Json<Value>) {
     let accepting = state.ready.load(Ordering::SeqCst);
     let database = state.store.ping().await.is_ok();

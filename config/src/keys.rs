@@ -31,6 +31,7 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("pricing", "llm_input_per_million_tokens_micros"),
     ("pricing", "llm_output_per_million_tokens_micros"),
     ("pricing", "tts_per_million_chars_micros"),
+    ("recordings", "dir"),
 ];
 
 /// Keys whose default is "unset": TOML has no null, so the example file shows them commented out
@@ -96,7 +97,16 @@ mod tests {
         assert_eq!(
             known_sections(),
             [
-                "sip", "rtp", "admin", "database", "demo", "tts", "log", "calls", "pricing"
+                "sip",
+                "rtp",
+                "admin",
+                "database",
+                "demo",
+                "tts",
+                "log",
+                "calls",
+                "pricing",
+                "recordings"
             ]
         );
     }

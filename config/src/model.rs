@@ -30,6 +30,8 @@ pub struct Config {
     pub calls: CallsConfig,
     /// `[pricing]`: what the speech and language providers cost the operator.
     pub pricing: PricingConfig,
+    /// `[recordings]`: where call recordings are written.
+    pub recordings: RecordingsConfig,
 }
 
 /// `[sip]` section.
@@ -226,6 +228,22 @@ impl Default for CallsConfig {
             max_duration_secs: 3600,
             drain_timeout_secs: 30,
             node_id: "node-1".to_owned(),
+        }
+    }
+}
+
+/// `[recordings]` section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordingsConfig {
+    /// Directory of call recordings (`<call id>.wav`), created when needed; relative paths are
+    /// relative to the working directory. Default "recordings".
+    pub dir: String,
+}
+
+impl Default for RecordingsConfig {
+    fn default() -> Self {
+        Self {
+            dir: "recordings".to_owned(),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::error::KeyError;
 use crate::fields::Fields;
 use crate::model::{
     AdminConfig, CallsConfig, Config, DatabaseConfig, DemoConfig, LogConfig, LogFormat,
-    PricingConfig, RtpConfig, SipConfig, TtsConfig,
+    PricingConfig, RecordingsConfig, RtpConfig, SipConfig, TtsConfig,
 };
 
 /// Lowest and highest allowed RTP port.
@@ -127,6 +127,15 @@ pub(crate) fn read_config(f: &mut Fields) -> Config {
             llm_input_per_million_tokens_micros: f.int("pricing", "llm_input_per_million_tokens_micros", d.pricing.llm_input_per_million_tokens_micros, 0..=MAX_PRICE_MICROS),
             llm_output_per_million_tokens_micros: f.int("pricing", "llm_output_per_million_tokens_micros", d.pricing.llm_output_per_million_tokens_micros, 0..=MAX_PRICE_MICROS),
             tts_per_million_chars_micros: f.int("pricing", "tts_per_million_chars_micros", d.pricing.tts_per_million_chars_micros, 0..=MAX_PRICE_MICROS),
+        },
+        recordings: RecordingsConfig {
+            dir: f.string(
+                "recordings",
+                "dir",
+                d.recordings.dir,
+                "expected a directory path (non-empty)",
+                is_single_line,
+            ),
         },
     };
     check_port_range(f, &config.rtp);

@@ -152,6 +152,12 @@ const BAD: &[(&str, &str, &str, &str)] = &[
         "1000000000001",
         "pricing.tts_per_million_chars_micros = 1000000000001: expected an integer 0-1000000000000",
     ),
+    (
+        "recordings",
+        "dir",
+        "\"\"",
+        "recordings.dir = \"\": expected a directory path (non-empty)",
+    ),
 ];
 
 #[test]

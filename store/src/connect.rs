@@ -163,16 +163,30 @@ impl Store {
 /// The migrations for `backend`, embedded at compile time.
 pub(crate) fn migrator(backend: Backend) -> Migrator {
     let files: &[(i64, &'static str, &'static str)] = match backend {
-        Backend::Sqlite => &[(
-            1,
-            "init",
-            include_str!("../migrations/sqlite/0001_init.sql"),
-        )],
-        Backend::Postgres => &[(
-            1,
-            "init",
-            include_str!("../migrations/postgres/0001_init.sql"),
-        )],
+        Backend::Sqlite => &[
+            (
+                1,
+                "init",
+                include_str!("../migrations/sqlite/0001_init.sql"),
+            ),
+            (
+                2,
+                "admin",
+                include_str!("../migrations/sqlite/0002_admin.sql"),
+            ),
+        ],
+        Backend::Postgres => &[
+            (
+                1,
+                "init",
+                include_str!("../migrations/postgres/0001_init.sql"),
+            ),
+            (
+                2,
+                "admin",
+                include_str!("../migrations/postgres/0002_admin.sql"),
+            ),
+        ],
     };
     let migrations = files
         .iter()

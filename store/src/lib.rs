@@ -17,17 +17,22 @@
 mod agents;
 mod api_keys;
 mod billing;
+mod call_search;
 mod calls;
+mod catalog_admin;
 mod connect;
 mod costs;
 mod demo;
 mod error;
 mod numbers;
+mod pages;
 mod rows;
+mod tenant_admin;
 mod tenants;
 mod transcripts;
 mod trunks;
 mod wallet;
+mod webhooks;
 
 pub use agents::Agent;
 pub use api_keys::ApiKey;
@@ -35,13 +40,19 @@ pub use billing::{
     Admission, AlertKind, CallCharge, CallSettlement, ChargeOutcome, WalletAlert, crossed,
     settle_key, tick_key,
 };
+pub use call_search::{CallFilter, valid_number_filter};
 pub use calls::{CallEnd, CallRecord, CallState, Direction, NewCall};
 pub use connect::{Backend, Store, redact_url};
 pub use costs::{CostKind, CostLine, NewCostLine};
 pub use demo::{DEMO_MAX_CONCURRENT_CALLS, DEMO_SEED_KEY, DemoSeed, DemoSeeded};
 pub use error::StoreError;
 pub use numbers::{Number, Route};
+pub use pages::{MAX_PAGE_SIZE, Page, PageKey, PageRequest};
+pub use tenant_admin::TenantUpdate;
 pub use tenants::{DEFAULT_CURRENCY, NewTenant, Tenant};
 pub use transcripts::{NewTurn, Speaker, TranscriptTurn};
 pub use trunks::{NewTrunk, Trunk};
 pub use wallet::{DebitOutcome, LedgerEntry, LedgerKind, Wallet};
+pub use webhooks::{
+    Delivery, DeliveryAttempt, DeliveryStatus, NewDelivery, NewWebhook, Webhook, WebhookUpdate,
+};

@@ -71,8 +71,8 @@ async fn drain(router: &Router, registry: &CallRegistry, ready: &AtomicBool, dea
         live_calls = registry.len(),
         "drain deadline passed: hanging up the rest"
     );
-    for (_, call) in registry.all() {
-        let _ = call.cast(actors::call::CallMsg::Hangup {
+    for call in registry.all() {
+        let _ = call.handle.cast(actors::call::CallMsg::Hangup {
             by: actors::outcome::HangupBy::Switch,
             cause: "shutdown".into(),
         });
@@ -81,6 +81,26 @@ async fn drain(router: &Router, registry: &CallRegistry, ready: &AtomicBool, dea
     let until = tokio::time::Instant::now() + Duration::from_secs(5);
     while !registry.is_empty() && tokio::time::Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The operator token: `admin.token`, or one generated and logged once.
+fn operator_token(config: &Config) -> String {
+    match &config.admin.token {
+        Some(token) => token.clone(),
+        None => {
+            use rand::Rng;
+            let token: String = rand::rng()
+                .sample_iter(rand::distr::Alphanumeric)
+                .take(32)
+                .map(char::from)
+                .collect();
+            tracing::warn!(
+                %token,
+                "admin.token is not set: generated an operator token for this run (set admin.token to keep one)"
+            );
+            token
+        }
     }
 }
 
@@ -144,6 +164,7 @@ pub async fn run(
             sent_by: SocketAddr::new(sent_by_ip, sip_addr.port()).to_string(),
             user_agent: config.sip.user_agent.clone(),
             node_id: config.calls.node_id.clone(),
+            recordings_dir: config.recordings.dir.clone().into(),
             limits: CallLimits {
                 max_duration: Duration::from_secs(config.calls.max_duration_secs.into()),
                 media_timeout: Duration::from_secs(config.rtp.media_timeout_secs.into()),
@@ -167,10 +188,13 @@ pub async fn run(
     ));
 
     let ready = Arc::new(AtomicBool::new(true));
-    let admin = admin_api::router(admin_api::AdminState {
-        store: store.clone(),
-        ready: ready.clone(),
-    })
+    let operator_token = operator_token(&config);
+    let admin = admin_api::router(admin_api::AdminState::new(
+        store.clone(),
+        ready.clone(),
+        &operator_token,
+        Arc::new(crate::live::SwitchLiveCalls::new(registry.clone())),
+    ))
     .route(
         "/metrics",
         axum::routing::get(move || std::future::ready(metrics_handle.render())),

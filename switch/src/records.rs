@@ -2,25 +2,42 @@
 
 use std::time::SystemTime;
 
-use actors::outcome::{CallEvents, CallOutcome, Usage};
+use actors::outcome::{CallEvents, CallOutcome, Speaker, TranscriptEntry, Usage};
 use config::PricingConfig;
 use metrics::{counter, histogram};
-use store::{CallEnd, CallState, CostKind, NewCostLine, Store};
+use store::{CallEnd, CallState, CostKind, NewCostLine, NewTurn, Store};
+use tokio::sync::mpsc;
 use tracing::error;
 
 pub use actors::outcome::unix_ms;
 
-/// Writes call records and their cost lines to the store.
+/// Writes call records, transcript turns and cost lines to the store.
 #[derive(Clone)]
 pub struct StoreCallEvents {
     store: Store,
     pricing: PricingConfig,
+    /// Turns go through one writer task, so each call's turns are numbered in order.
+    turns: mpsc::UnboundedSender<(String, NewTurn)>,
 }
 
 impl StoreCallEvents {
-    /// Over `store`, pricing provider usage with `pricing`.
+    /// Over `store`, pricing provider usage with `pricing`. Spawns the transcript writer, so it
+    /// must be called inside a tokio runtime.
     pub fn new(store: Store, pricing: PricingConfig) -> Self {
-        StoreCallEvents { store, pricing }
+        let (turns, mut queue) = mpsc::unbounded_channel::<(String, NewTurn)>();
+        let writer = store.clone();
+        tokio::spawn(async move {
+            while let Some((call_id, turn)) = queue.recv().await {
+                if let Err(err) = writer.append_turn(&call_id, &turn).await {
+                    error!(%call_id, %err, "transcript turn not written");
+                }
+            }
+        });
+        StoreCallEvents {
+            store,
+            pricing,
+            turns,
+        }
     }
 }
 
@@ -28,7 +45,7 @@ impl StoreCallEvents {
 fn count_ended(outcome: &CallOutcome) {
     counter!("calls_ended_total", "hangup_by" => outcome.hangup_by.as_str(), "cause" => outcome.cause.clone())
         .increment(1);
-    if let Some(media) = &outcome.media {
+    if let Some(media) = outcome.media.as_ref().map(|m| &m.summary) {
         counter!("rtp_packets_total", "direction" => "in").increment(media.packets_in);
         counter!("rtp_packets_total", "direction" => "out").increment(media.packets_out);
         counter!("rtp_lost_total").increment(media.lost);
@@ -110,6 +127,23 @@ impl CallEvents for StoreCallEvents {
                 error!(%call_id, %err, "call record: answer not written");
             }
         });
+    }
+
+    fn turn(&self, call_id: &str, entry: TranscriptEntry) {
+        let turn = NewTurn {
+            speaker: match entry.speaker {
+                Speaker::Caller => store::Speaker::Caller,
+                Speaker::Agent => store::Speaker::Agent,
+            },
+            text: entry.text,
+            dtmf: entry.dtmf,
+            at: unix_ms(entry.at),
+            interrupted: entry.interrupted,
+            latency: entry.latency.map(|l| l.to_string()),
+        };
+        if self.turns.send((call_id.to_string(), turn)).is_err() {
+            error!(%call_id, "transcript writer stopped: turn lost");
+        }
     }
 
     fn ended(&self, outcome: CallOutcome) {

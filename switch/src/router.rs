@@ -11,6 +11,7 @@ use actors::call::{BillingSetup, CallLimits, CallSetup, MediaSetup};
 use actors::meter::{Charger, MeterPlan};
 use actors::outcome::CallEvents;
 use actors::providers::tts::TtsProvider;
+use actors::registry::LiveStats;
 use actors::sip_link::{SipCommand, SipEvent, SipLink};
 use actors::spec::AgentSpec;
 use actors::supervisor::SupervisorMsg;
@@ -41,6 +42,8 @@ pub struct RouterConfig {
     pub limits: CallLimits,
     /// This node's name on call records.
     pub node_id: String,
+    /// Where recordings go.
+    pub recordings_dir: std::path::PathBuf,
 }
 
 /// What the router works with.
@@ -255,16 +258,26 @@ impl Router {
         let setup = CallSetup {
             call_id: call_id.to_string(),
             sip_call_id: keys.call_id.clone(),
+            from: record.from_uri.clone(),
+            to: record.to_uri.clone(),
+            started_at_ms: record.started_at,
+            stats: Arc::new(LiveStats::default()),
             invite_tx: tx,
             invite: request.clone(),
             dialog,
             answer_sdp,
             media: MediaSetup {
+                rtcp_socket: self.bind_rtcp(&lease).await,
                 socket,
                 lease,
                 remote: negotiated.remote,
                 codec,
                 payload_type: negotiated.payload_type,
+                telephone_event: negotiated.telephone_event,
+                remote_rtcp: negotiated.remote_rtcp,
+                recording: agent
+                    .record
+                    .then(|| self.config.recordings_dir.join(format!("{call_id}.wav"))),
             },
             agent,
             tts: self.tts.clone(),
@@ -297,6 +310,19 @@ impl Router {
             Err(err) => {
                 warn!(%call_id, %err, "supervisor unreachable");
                 Err(refuse(503, "internal_error"))
+            }
+        }
+    }
+
+    /// Binds the RTCP port (RTP + 1) of a lease; without it the call still works, with RTCP
+    /// sent from the RTP socket.
+    async fn bind_rtcp(&self, lease: &PortLease) -> Option<UdpSocket> {
+        let addr = SocketAddr::new(self.config.public_ip, lease.rtcp_port());
+        match UdpSocket::bind(addr).await {
+            Ok(socket) => Some(socket),
+            Err(err) => {
+                warn!(%addr, %err, "RTCP port busy: RTCP goes out of the RTP port");
+                None
             }
         }
     }

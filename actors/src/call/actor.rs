@@ -18,7 +18,8 @@ use crate::dialog_actor::{DialogActor, DialogArgs, DialogMsg, SharedDialog};
 use crate::mailbox::{Depth, Mailbox};
 use crate::media::{MediaActor, MediaArgs, MediaMsg, PLAYOUT_QUEUE_FRAMES};
 use crate::meter::{MeterActor, MeterArgs, MeterMsg};
-use crate::outcome::{CallEvents, CallOutcome, HangupBy, Usage};
+use crate::outcome::{CallEvents, CallOutcome, HangupBy, TranscriptEntry, Usage};
+use crate::registry::LiveStats;
 use crate::tts_actor::{TtsActor, TtsArgs, TtsMsg};
 
 /// How long the call waits for a child's answer (media counters, a view, the BYE hand-off).
@@ -53,6 +54,7 @@ pub struct CallState {
     children: Children,
     tts_chars: Arc<AtomicU64>,
     tts_provider: &'static str,
+    stats: Arc<LiveStats>,
     answered_at: Option<SystemTime>,
     ending: bool,
 }
@@ -82,7 +84,7 @@ impl CallActor {
             let _ = ractor::call_t!(c.dialog.counted(), DialogMsg::Hangup, CHILD_TIMEOUT_MS);
         }
         let _ = c.tts.cast(TtsMsg::Cancel);
-        let media = ractor::call_t!(c.media.counted(), MediaMsg::Summary, CHILD_TIMEOUT_MS).ok();
+        let media = ractor::call_t!(c.media.counted(), MediaMsg::Finish, CHILD_TIMEOUT_MS).ok();
         let billing = ractor::call_t!(c.meter.counted(), MeterMsg::Settle, SETTLE_TIMEOUT_MS).ok();
         let chars = state.tts_chars.load(Ordering::Relaxed);
         let usage = Usage {
@@ -190,6 +192,7 @@ impl ractor::Actor for CallActor {
                 ctx,
                 setup: setup.media,
                 playout: playout_rx,
+                caller_audio: None,
                 media_timeout: setup.limits.media_timeout,
             },
             &myself,
@@ -206,6 +209,7 @@ impl ractor::Actor for CallActor {
                 tenant_id: billing.tenant_id,
                 plan: billing.plan,
                 charger: billing.charger,
+                stats: setup.stats.clone(),
             },
             &myself,
         )
@@ -260,6 +264,7 @@ impl ractor::Actor for CallActor {
             },
             tts_chars,
             tts_provider,
+            stats: setup.stats,
             answered_at: None,
             ending: false,
         })
@@ -281,6 +286,7 @@ impl ractor::Actor for CallActor {
             CallMsg::Confirmed => {
                 let now = SystemTime::now();
                 state.answered_at = Some(now);
+                state.stats.set_answered(crate::outcome::unix_ms(now));
                 state.events.answered(&state.call_id, now);
                 c.meter.cast(MeterMsg::Start)?;
                 c.media.cast(MediaMsg::Start)?;
@@ -296,6 +302,13 @@ impl ractor::Actor for CallActor {
             }
             CallMsg::Hangup { by, cause } => {
                 Self::finish(&myself, state, by, &cause, true).await;
+            }
+            CallMsg::Dtmf(digit) => {
+                info!(call_id = %state.call_id, %digit, "DTMF from the caller");
+                state.events.turn(
+                    &state.call_id,
+                    TranscriptEntry::dtmf(digit, SystemTime::now()),
+                );
             }
             CallMsg::SpeechFailed(err) => {
                 warn!(call_id = %state.call_id, %err, "the caller hears silence for this phrase");

@@ -38,4 +38,6 @@ pub enum CallMsg {
     Describe(RpcReplyPort<ActorView>),
     /// Speak this line now (operator injection).
     Say(String),
+    /// The caller pressed a key (RFC 4733 or SIP INFO).
+    Dtmf(char),
 }

@@ -14,6 +14,7 @@ use sip::message::Request;
 use crate::meter::{Charger, MeterPlan};
 use crate::outcome::CallEvents;
 use crate::providers::tts::TtsProvider;
+use crate::registry::LiveStats;
 use crate::sip_link::SipLink;
 use crate::spec::AgentSpec;
 
@@ -30,6 +31,14 @@ pub struct MediaSetup {
     pub codec: G711,
     /// Its payload type as the offer numbered it.
     pub payload_type: u8,
+    /// The telephone-event payload type, if negotiated.
+    pub telephone_event: Option<u8>,
+    /// The RTCP socket (RTP port + 1), when bound.
+    pub rtcp_socket: Option<tokio::net::UdpSocket>,
+    /// Where to send RTCP (the offer's `a=rtcp`, else RTP port + 1).
+    pub remote_rtcp: Option<SocketAddr>,
+    /// Where to record the call (stereo WAV), if the agent records.
+    pub recording: Option<std::path::PathBuf>,
 }
 
 /// Time limits of a call.
@@ -57,6 +66,14 @@ pub struct CallSetup {
     pub call_id: String,
     /// SIP Call-ID.
     pub sip_call_id: String,
+    /// From URI (for listings).
+    pub from: String,
+    /// To URI (for listings).
+    pub to: String,
+    /// Unix milliseconds when the INVITE arrived.
+    pub started_at_ms: i64,
+    /// Figures the call's actors keep current for listings.
+    pub stats: Arc<LiveStats>,
     /// The INVITE's server transaction.
     pub invite_tx: TxId,
     /// The INVITE.

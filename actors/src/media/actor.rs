@@ -3,12 +3,15 @@
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use rtp::{MediaSummary, PortLease, RtpSender};
+use rtp::{PortLease, RtpSender};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tracing::warn;
 
 use super::PcmFrame;
 use super::io_loop::{self, Control, MediaIo};
+use super::recorder::Recorder;
+use super::report::MediaReport;
 use crate::call::{ChildContext, MediaSetup};
 use crate::describe::ActorView;
 use crate::mailbox::Depth;
@@ -20,8 +23,8 @@ pub enum MediaMsg {
     Start,
     /// Drop queued playout (barge-in).
     Flush,
-    /// Counters so far.
-    Summary(RpcReplyPort<MediaSummary>),
+    /// The call is ending: close the recording and report.
+    Finish(RpcReplyPort<MediaReport>),
     /// The live view of this actor.
     Describe(RpcReplyPort<ActorView>),
 }
@@ -35,6 +38,8 @@ pub struct MediaArgs {
     pub setup: MediaSetup,
     /// Frames to play.
     pub playout: mpsc::Receiver<PcmFrame>,
+    /// Where the caller's continuous 20 ms frames go (speech-to-text), if anywhere.
+    pub caller_audio: Option<mpsc::Sender<PcmFrame>>,
     /// How long without inbound RTP before the call ends.
     pub media_timeout: Duration,
 }
@@ -75,13 +80,28 @@ impl Actor for MediaActor {
         )?;
         let depth = args.ctx.depth.clone();
         let codec = args.setup.codec.name();
+        let recorder = match &args.setup.recording {
+            Some(path) => match Recorder::start(path) {
+                Ok(recorder) => Some(recorder),
+                Err(err) => {
+                    warn!(call_id = %args.ctx.call_id, path = %path.display(), %err, "recording not started");
+                    None
+                }
+            },
+            None => None,
+        };
         let io = MediaIo {
             call_id: args.ctx.call_id,
             socket: args.setup.socket,
+            rtcp_socket: args.setup.rtcp_socket,
             remote: args.setup.remote,
+            remote_rtcp: args.setup.remote_rtcp,
             codec: args.setup.codec,
+            telephone_event: args.setup.telephone_event,
             sender,
             playout: args.playout,
+            caller_audio: args.caller_audio,
+            recorder,
             call: args.ctx.call,
             media_timeout: args.media_timeout,
         };
@@ -110,7 +130,7 @@ impl Actor for MediaActor {
             }
             MediaMsg::Describe(reply) => {
                 let (tx, rx) = oneshot::channel();
-                state.control.send(Control::Summary(tx))?;
+                state.control.send(Control::Report(tx))?;
                 let stats = rx.await?;
                 let _ = reply.send(ActorView {
                     kind: "media",
@@ -123,11 +143,11 @@ impl Actor for MediaActor {
                 });
             }
             MediaMsg::Flush => state.control.send(Control::Flush)?,
-            MediaMsg::Summary(reply) => {
+            MediaMsg::Finish(reply) => {
                 let (tx, rx) = oneshot::channel();
-                state.control.send(Control::Summary(tx))?;
-                let summary = rx.await?;
-                let _ = reply.send(summary);
+                state.control.send(Control::Finish(tx))?;
+                let report = rx.await?;
+                let _ = reply.send(report);
             }
         }
         Ok(())

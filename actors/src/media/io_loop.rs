@@ -1,17 +1,24 @@
-//! The media task: a `select!` loop over the RTP socket, the pacing deadline, the media timeout
-//! and control messages. No allocation and no lock per packet.
+//! The media task: one `select!` loop over the RTP and RTCP sockets, the 20 ms pacing deadline,
+//! the media timeout and control messages. Each tick takes the caller's next frame from the
+//! jitter buffer (to speech-to-text and the recorder) and sends the agent's next frame (or
+//! silence). No allocation and no lock per packet.
 
 use std::net::SocketAddr;
 use std::pin::pin;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rtp::{G711, MediaStats, MediaSummary, Pacer, RTP_HEADER_LEN, RtpSender, parse_rtp};
+use rtp::{
+    G711, Pacer, RTP_HEADER_LEN, ReportInput, RtcpConfig, RtcpSession, RtpSender, ntp_from_unix,
+};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, warn};
 
 use super::PcmFrame;
+use super::inbound::{Datagram, Inbound};
+use super::recorder::Recorder;
+use super::report::MediaReport;
 use crate::call::CallMsg;
 use crate::mailbox::Mailbox;
 
@@ -23,70 +30,199 @@ pub(crate) enum Control {
     /// Drop every queued frame (barge-in).
     Flush,
     /// Report counters.
-    Summary(oneshot::Sender<MediaSummary>),
+    Report(oneshot::Sender<MediaReport>),
+    /// Finish the recording and report (the call is ending).
+    Finish(oneshot::Sender<MediaReport>),
 }
 
 pub(crate) struct MediaIo {
     pub(crate) call_id: String,
     pub(crate) socket: UdpSocket,
+    pub(crate) rtcp_socket: Option<UdpSocket>,
     pub(crate) remote: SocketAddr,
+    pub(crate) remote_rtcp: Option<SocketAddr>,
     pub(crate) codec: G711,
+    pub(crate) telephone_event: Option<u8>,
     pub(crate) sender: RtpSender,
     pub(crate) playout: mpsc::Receiver<PcmFrame>,
+    pub(crate) caller_audio: Option<mpsc::Sender<PcmFrame>>,
+    pub(crate) recorder: Option<Recorder>,
     pub(crate) call: Mailbox<CallMsg>,
     pub(crate) media_timeout: Duration,
 }
 
 const FAR: Duration = Duration::from_secs(86_400);
+const SILENT: PcmFrame = [0; rtp::FRAME_SAMPLES];
 
-pub(crate) async fn run(mut io: MediaIo, mut control: mpsc::UnboundedReceiver<Control>) {
-    let mut stats = MediaStats::new();
+struct Loop {
+    io: MediaIo,
+    inbound: Inbound,
+    rtcp: Option<RtcpSession>,
+    stt_dropped: u64,
+    first_packet: bool,
+}
+
+impl Loop {
+    fn report(&self) -> MediaReport {
+        MediaReport {
+            summary: self.inbound.stats.summary(Some(self.io.codec)),
+            rtt_ms: self
+                .rtcp
+                .as_ref()
+                .and_then(RtcpSession::rtt)
+                .map(|rtt| rtt.as_secs_f64() * 1000.0),
+            jitter_buffer: self.inbound.jitter_stats(),
+            dtmf_digits: self.inbound.dtmf_digits,
+            unknown_payload: self.inbound.unknown_payload,
+            stt_dropped_frames: self.stt_dropped,
+            recording_dropped_frames: self.io.recorder.as_ref().map_or(0, Recorder::dropped),
+        }
+    }
+
+    /// One 20 ms tick: the caller's frame in, the agent's frame out, DTMF and RTCP due.
+    async fn tick(
+        &mut self,
+        now: Instant,
+        tx_buf: &mut [u8],
+        payload: &mut [u8; rtp::FRAME_SAMPLES],
+    ) {
+        let std_now = now.into_std();
+        let agent = self.io.playout.try_recv().ok();
+        let caller = *self.inbound.next_frame(std_now);
+        if let Some(stt) = &self.io.caller_audio
+            && stt.try_send(caller).is_err()
+        {
+            self.stt_dropped += 1;
+        }
+        if let Some(recorder) = &self.io.recorder {
+            recorder.push(&caller, agent.as_ref().unwrap_or(&SILENT));
+        }
+        match &agent {
+            Some(pcm) => {
+                self.io.codec.encode(pcm, payload);
+            }
+            None => payload.fill(self.io.codec.silence_byte()),
+        }
+        match self
+            .io
+            .sender
+            .write_packet(payload, self.first_packet, tx_buf)
+        {
+            Ok(n) => {
+                self.first_packet = false;
+                let to = self.inbound.latched().unwrap_or(self.io.remote);
+                if self.io.socket.send_to(&tx_buf[..n], to).await.is_ok() {
+                    self.inbound.stats.on_packet_out(n);
+                }
+            }
+            Err(err) => warn!(call_id = %self.io.call_id, %err, "RTP packet not built"),
+        }
+        while let Some(event) = self.inbound.poll_dtmf(std_now) {
+            debug!(call_id = %self.io.call_id, digit = %event.digit, "DTMF (RFC 4733)");
+            let _ = self.io.call.cast(CallMsg::Dtmf(event.digit));
+        }
+        self.send_rtcp(std_now).await;
+    }
+
+    async fn send_rtcp(&mut self, now: std::time::Instant) {
+        let Some(session) = self.rtcp.as_mut() else {
+            return;
+        };
+        if now < session.poll_timeout() {
+            return;
+        }
+        let input = ReportInput {
+            stats: &self.inbound.stats,
+            remote_ssrc: None,
+            rtp_timestamp: self.io.sender.next_timestamp(),
+        };
+        let Ok(Some(bytes)) = session.handle_timeout(now, input) else {
+            return;
+        };
+        let (socket, to) = match (&self.io.rtcp_socket, self.io.remote_rtcp) {
+            (Some(socket), Some(to)) => (socket, to),
+            _ => (
+                &self.io.socket,
+                self.inbound.latched().unwrap_or(self.io.remote),
+            ),
+        };
+        let _ = socket.send_to(&bytes, to).await;
+    }
+
+    fn on_rtcp(&mut self, now: Instant, bytes: &[u8]) {
+        if let Some(session) = self.rtcp.as_mut() {
+            let _ = session.handle_rtcp(now.into_std(), bytes);
+        }
+    }
+}
+
+fn rtcp_session(now: Instant, ssrc: u32, call_id: &str) -> Option<RtcpSession> {
+    let ntp = ntp_from_unix(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default(),
+    );
+    RtcpSession::new(
+        now.into_std(),
+        ntp,
+        RtcpConfig::new(ssrc, format!("switch-{call_id}")),
+    )
+    .ok()
+}
+
+pub(crate) async fn run(io: MediaIo, mut control: mpsc::UnboundedReceiver<Control>) {
+    let start = Instant::now();
+    let inbound = match Inbound::new(
+        start.into_std(),
+        io.codec,
+        io.sender.payload_type(),
+        io.telephone_event,
+    ) {
+        Ok(inbound) => inbound,
+        Err(err) => {
+            warn!(call_id = %io.call_id, %err, "media not started");
+            return;
+        }
+    };
+    let rtcp = rtcp_session(start, io.sender.ssrc(), &io.call_id);
+    let mut state = Loop {
+        io,
+        inbound,
+        rtcp,
+        stt_dropped: 0,
+        first_packet: true,
+    };
     let mut pacer: Option<Pacer> = None;
-    let mut latched = false;
     let mut timeout_reported = false;
-    let mut last_rx = Instant::now();
     let mut rx_buf = [0u8; 2048];
+    let mut rtcp_buf = [0u8; 1500];
     let mut tx_buf = [0u8; RTP_HEADER_LEN + rtp::FRAME_SAMPLES];
     let mut payload = [0u8; rtp::FRAME_SAMPLES];
-    let mut first_packet = true;
-    let pace = pin!(sleep_until(Instant::now() + FAR));
-    let mut pace = pace;
-    let inactivity = pin!(sleep_until(Instant::now() + FAR));
-    let mut inactivity = inactivity;
+    let mut pace = pin!(sleep_until(start + FAR));
+    let mut inactivity = pin!(sleep_until(start + FAR));
     loop {
         tokio::select! {
-            received = io.socket.recv_from(&mut rx_buf) => {
+            received = state.io.socket.recv_from(&mut rx_buf) => {
                 let Ok((len, from)) = received else { continue };
-                let Ok(packet) = parse_rtp(&rx_buf[..len]) else { continue };
                 let now = Instant::now();
-                stats.on_packet_in(packet.seq, packet.timestamp, now.into_std(), len);
-                last_rx = now;
-                if pacer.is_some() {
-                    inactivity.as_mut().reset(last_rx + io.media_timeout);
-                }
-                if !latched {
-                    latched = true;
-                    if from != io.remote {
-                        debug!(call_id = %io.call_id, %from, "symmetric RTP: latched to the sender");
-                        io.remote = from;
+                match state.inbound.on_datagram(now.into_std(), from, &rx_buf[..len]) {
+                    Datagram::Media => {
+                        if pacer.is_some() {
+                            inactivity.as_mut().reset(now + state.io.media_timeout);
+                        }
                     }
+                    Datagram::Rtcp => state.on_rtcp(now, &rx_buf[..len]),
+                    Datagram::Ignored => {}
+                }
+            }
+            received = recv_rtcp(&state.io.rtcp_socket, &mut rtcp_buf) => {
+                if let Some(len) = received {
+                    let bytes = rtcp_buf;
+                    state.on_rtcp(Instant::now(), &bytes[..len]);
                 }
             }
             () = &mut pace, if pacer.is_some() => {
-                let frame = io.playout.try_recv().ok();
-                match &frame {
-                    Some(pcm) => { io.codec.encode(pcm, &mut payload); }
-                    None => payload.fill(io.codec.silence_byte()),
-                }
-                match io.sender.write_packet(&payload, first_packet, &mut tx_buf) {
-                    Ok(n) => {
-                        first_packet = false;
-                        if io.socket.send_to(&tx_buf[..n], io.remote).await.is_ok() {
-                            stats.on_packet_out(n);
-                        }
-                    }
-                    Err(err) => warn!(call_id = %io.call_id, %err, "RTP packet not built"),
-                }
+                state.tick(Instant::now(), &mut tx_buf, &mut payload).await;
                 if let Some(p) = pacer.as_mut() {
                     p.on_frame_sent(Instant::now().into_std());
                     pace.as_mut().reset(Instant::from_std(p.poll_timeout()));
@@ -94,8 +230,8 @@ pub(crate) async fn run(mut io: MediaIo, mut control: mpsc::UnboundedReceiver<Co
             }
             () = &mut inactivity, if pacer.is_some() && !timeout_reported => {
                 timeout_reported = true;
-                warn!(call_id = %io.call_id, "no RTP for {:?}", io.media_timeout);
-                let _ = io.call.cast(CallMsg::MediaTimeout);
+                warn!(call_id = %state.io.call_id, "no RTP for {:?}", state.io.media_timeout);
+                let _ = state.io.call.cast(CallMsg::MediaTimeout);
             }
             cmd = control.recv() => match cmd {
                 Some(Control::Start) if pacer.is_none() => {
@@ -103,13 +239,27 @@ pub(crate) async fn run(mut io: MediaIo, mut control: mpsc::UnboundedReceiver<Co
                     let p = Pacer::new(now.into_std());
                     pace.as_mut().reset(Instant::from_std(p.poll_timeout()));
                     pacer = Some(p);
-                    inactivity.as_mut().reset(last_rx.max(now) + io.media_timeout);
+                    inactivity.as_mut().reset(now + state.io.media_timeout);
                 }
                 Some(Control::Start) => {}
-                Some(Control::Flush) => while io.playout.try_recv().is_ok() {},
-                Some(Control::Summary(reply)) => { let _ = reply.send(stats.summary(Some(io.codec))); }
+                Some(Control::Flush) => while state.io.playout.try_recv().is_ok() {},
+                Some(Control::Report(reply)) => { let _ = reply.send(state.report()); }
+                Some(Control::Finish(reply)) => {
+                    if let Some(mut recorder) = state.io.recorder.take() {
+                        tokio::task::spawn_blocking(move || recorder.finish());
+                    }
+                    let _ = reply.send(state.report());
+                }
                 None => break,
             },
         }
+    }
+}
+
+/// Receives from the RTCP socket, or never when there is none.
+async fn recv_rtcp(socket: &Option<UdpSocket>, buf: &mut [u8]) -> Option<usize> {
+    match socket {
+        Some(socket) => socket.recv_from(buf).await.ok().map(|(len, _)| len),
+        None => std::future::pending().await,
     }
 }

@@ -1,14 +1,19 @@
-//! The media actor: owns its call's RTP socket through a media task that receives RTP (counting
-//! it and latching the sender's address, symmetric RTP for NAT) and sends paced 20 ms G.711
-//! frames from the playout queue, silence when the queue is empty.
+//! The media actor: owns its call's RTP (and RTCP) sockets through a media task that receives RTP
+//! (counting it, latching the sender's address for NAT, reordering and concealing loss in the
+//! jitter buffer, picking out RFC 4733 digits), sends paced 20 ms G.711 frames from the playout
+//! queue (silence when it is empty), reports over RTCP, and records the call when asked.
 //!
 //! Audio never passes through an actor mailbox: the text-to-speech side pushes frames into a
 //! bounded channel the media task drains at 50 frames per second.
 
 mod actor;
+mod inbound;
 mod io_loop;
+mod recorder;
+mod report;
 
 pub use actor::{MediaActor, MediaArgs, MediaMsg};
+pub use report::MediaReport;
 
 /// One 20 ms frame of 8 kHz mono audio.
 pub type PcmFrame = [i16; rtp::FRAME_SAMPLES];

@@ -14,6 +14,7 @@ use super::plan::MeterPlan;
 use crate::call::{CallMsg, ChildContext};
 use crate::describe::ActorView;
 use crate::outcome::HangupBy;
+use crate::registry::LiveStats;
 
 /// Tries of one charge before the call is treated as unpayable.
 const CHARGE_TRIES: u32 = 3;
@@ -45,6 +46,8 @@ pub struct MeterArgs {
     pub plan: MeterPlan,
     /// The wallet.
     pub charger: Arc<dyn Charger>,
+    /// Where listings read what was charged.
+    pub stats: Arc<LiveStats>,
 }
 
 impl std::fmt::Debug for MeterArgs {
@@ -76,7 +79,13 @@ impl MeterState {
             match event {
                 MeterEvent::Charge(charge) => {
                     let paid = self.charge(&charge).await;
-                    self.meter.handle_charge_result(Instant::now(), paid);
+                    let now = Instant::now();
+                    self.meter.handle_charge_result(now, paid);
+                    let left_ms = self.meter.seconds_left(now) as i64 * 1000;
+                    let now_ms = crate::outcome::unix_ms(std::time::SystemTime::now());
+                    self.args
+                        .stats
+                        .set_charged(self.meter.stats().charged_micros, now_ms + left_ms);
                 }
                 MeterEvent::HangUp => {
                     info!(call_id = %self.args.ctx.call_id, "credit exhausted: ending the call");

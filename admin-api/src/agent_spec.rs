@@ -1,0 +1,297 @@
+//! The agent definition the API accepts, checked before it is stored.
+//!
+//! These serde types mirror `actors::spec::AgentSpec` (greeting, answer_after_ms, brain
+//! `scripted {rules[{when[], say, action?}], fallback}` or `llm {model, prompt}`, stt/tts
+//! `{provider}`, unknown fields refused) so that whatever the API stores, the call actors can
+//! load. This crate does not depend on `actors`; if that type changes, change this mirror too.
+//! On top of the structure, [`AgentSpecDoc::validate`] checks values (non-empty texts, bounds)
+//! and names the field at fault, e.g. `brain.rules[1].when[0]`.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::extract::from_value;
+
+/// Longest greeting, rule answer, fallback or prompt, in characters.
+const MAX_TEXT: usize = 4_000;
+
+/// Longest ringing delay before answering.
+const MAX_ANSWER_AFTER_MS: u64 = 60_000;
+
+/// An agent's behaviour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AgentSpecDoc {
+    /// Spoken as soon as the call is answered.
+    pub(crate) greeting: String,
+    /// Ringing time before answering, in milliseconds (0–60000, default 0).
+    #[serde(default)]
+    pub(crate) answer_after_ms: u64,
+    /// How the agent decides what to say.
+    pub(crate) brain: BrainDoc,
+    /// Speech-to-text provider (default `{"provider": "local"}`).
+    #[serde(default)]
+    pub(crate) stt: ProviderDoc,
+    /// Text-to-speech provider (default `{"provider": "local"}`).
+    #[serde(default)]
+    pub(crate) tts: ProviderDoc,
+}
+
+/// The agent's brain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum BrainDoc {
+    /// Keyword rules, checked in order; the fallback when none matches.
+    Scripted {
+        /// The rules.
+        rules: Vec<RuleDoc>,
+        /// Said when no rule matches.
+        fallback: String,
+    },
+    /// An OpenAI-compatible language model.
+    Llm {
+        /// Model name.
+        model: String,
+        /// System prompt.
+        prompt: String,
+    },
+}
+
+/// When the caller says any of `when`, say `say`, then maybe act.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleDoc {
+    /// Words or phrases that trigger the rule (case-insensitive).
+    pub(crate) when: Vec<String>,
+    /// What the agent answers.
+    pub(crate) say: String,
+    /// `hangup` or `transfer` after speaking.
+    #[serde(default)]
+    pub(crate) action: Option<RuleActionDoc>,
+}
+
+/// An action after a scripted answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RuleActionDoc {
+    /// Say goodbye and end the call.
+    Hangup,
+    /// Transfer the call to a human.
+    Transfer,
+}
+
+/// A speech provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProviderDoc {
+    /// Provider name; `local` is the embedded offline one.
+    pub(crate) provider: String,
+}
+
+impl Default for ProviderDoc {
+    fn default() -> ProviderDoc {
+        ProviderDoc {
+            provider: "local".into(),
+        }
+    }
+}
+
+impl AgentSpecDoc {
+    /// Parses and checks a spec given as a JSON object.
+    ///
+    /// The brain is parsed on its own (not through serde's internally tagged enum, which
+    /// loses the path of errors inside it), so errors name e.g. `brain.rules[0].action`.
+    pub(crate) fn parse(value: serde_json::Value) -> Result<AgentSpecDoc, ApiError> {
+        let raw: RawSpec = from_value(value, "")?;
+        let spec = AgentSpecDoc {
+            greeting: raw.greeting,
+            answer_after_ms: raw.answer_after_ms,
+            brain: parse_brain(raw.brain)?,
+            stt: raw.stt,
+            tts: raw.tts,
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Checks values beyond their types.
+    pub(crate) fn validate(&self) -> Result<(), ApiError> {
+        text("greeting", &self.greeting)?;
+        if self.answer_after_ms > MAX_ANSWER_AFTER_MS {
+            return Err(ApiError::invalid(
+                "answer_after_ms",
+                format!("must be at most {MAX_ANSWER_AFTER_MS}"),
+            ));
+        }
+        match &self.brain {
+            BrainDoc::Scripted { rules, fallback } => {
+                for (i, rule) in rules.iter().enumerate() {
+                    if rule.when.is_empty() {
+                        return Err(ApiError::invalid(
+                            format!("brain.rules[{i}].when"),
+                            "must list at least one word or phrase",
+                        ));
+                    }
+                    for (j, word) in rule.when.iter().enumerate() {
+                        text(&format!("brain.rules[{i}].when[{j}]"), word)?;
+                    }
+                    text(&format!("brain.rules[{i}].say"), &rule.say)?;
+                }
+                text("brain.fallback", fallback)?;
+            }
+            BrainDoc::Llm { model, prompt } => {
+                text("brain.model", model)?;
+                text("brain.prompt", prompt)?;
+            }
+        }
+        text("stt.provider", &self.stt.provider)?;
+        text("tts.provider", &self.tts.provider)?;
+        Ok(())
+    }
+
+    /// The spec as stored (JSON text).
+    pub(crate) fn to_json(&self) -> Result<String, ApiError> {
+        serde_json::to_string(self).map_err(ApiError::internal)
+    }
+}
+
+/// [`AgentSpecDoc`] with the brain still raw.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    greeting: String,
+    #[serde(default)]
+    answer_after_ms: u64,
+    brain: serde_json::Value,
+    #[serde(default)]
+    stt: ProviderDoc,
+    #[serde(default)]
+    tts: ProviderDoc,
+}
+
+/// The fields of a scripted brain.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScriptedFields {
+    rules: Vec<RuleDoc>,
+    fallback: String,
+}
+
+/// The fields of an LLM brain.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LlmFields {
+    model: String,
+    prompt: String,
+}
+
+/// Parses `brain` by its `kind`.
+fn parse_brain(brain: serde_json::Value) -> Result<BrainDoc, ApiError> {
+    let serde_json::Value::Object(mut fields) = brain else {
+        return Err(ApiError::invalid("brain", "must be an object with a kind"));
+    };
+    let kind = match fields.remove("kind") {
+        Some(serde_json::Value::String(kind)) => kind,
+        Some(_) => return Err(ApiError::invalid("brain.kind", "must be a string")),
+        None => {
+            return Err(ApiError::invalid(
+                "brain.kind",
+                "missing: expected \"scripted\" or \"llm\"",
+            ));
+        }
+    };
+    let fields = serde_json::Value::Object(fields);
+    match kind.as_str() {
+        "scripted" => {
+            let f: ScriptedFields = from_value(fields, "brain")?;
+            Ok(BrainDoc::Scripted {
+                rules: f.rules,
+                fallback: f.fallback,
+            })
+        }
+        "llm" => {
+            let f: LlmFields = from_value(fields, "brain")?;
+            Ok(BrainDoc::Llm {
+                model: f.model,
+                prompt: f.prompt,
+            })
+        }
+        other => Err(ApiError::invalid(
+            "brain.kind",
+            format!("{other:?} is not \"scripted\" or \"llm\""),
+        )),
+    }
+}
+
+/// A required text: not blank, at most [`MAX_TEXT`] characters.
+fn text(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > MAX_TEXT {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be at most {MAX_TEXT} characters"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn scripted() -> serde_json::Value {
+        json!({
+            "greeting": "Hello",
+            "brain": {"kind": "scripted", "rules": [
+                {"when": ["book"], "say": "Tomorrow at ten?"},
+                {"when": ["bye"], "say": "Goodbye", "action": "hangup"}
+            ], "fallback": "Sorry?"},
+        })
+    }
+
+    #[test]
+    fn accepts_the_documented_shapes() {
+        let spec = AgentSpecDoc::parse(scripted()).expect("scripted");
+        assert_eq!(spec.tts.provider, "local");
+        let llm = json!({"greeting": "Hi", "answer_after_ms": 500,
+            "brain": {"kind": "llm", "model": "gpt-4o-mini", "prompt": "Be brief."},
+            "stt": {"provider": "local"}, "tts": {"provider": "local"}});
+        AgentSpecDoc::parse(llm).expect("llm");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let field = |v: serde_json::Value| {
+            AgentSpecDoc::parse(v)
+                .expect_err("must fail")
+                .field
+                .unwrap_or_default()
+        };
+        let mut v = scripted();
+        v["brain"]["rules"][1]["say"] = json!("");
+        assert_eq!(field(v), "brain.rules[1].say");
+        let mut v = scripted();
+        v["brain"]["rules"][0]["when"] = json!([]);
+        assert_eq!(field(v), "brain.rules[0].when");
+        let mut v = scripted();
+        v["brain"]["rules"][0]["action"] = json!("explode");
+        assert_eq!(field(v), "brain.rules[0].action");
+        let mut v = scripted();
+        v["colour"] = json!("red");
+        assert_eq!(field(v), "colour");
+        let mut v = scripted();
+        v["answer_after_ms"] = json!(600_000);
+        assert_eq!(field(v), "answer_after_ms");
+        let v = json!({"greeting": "x", "brain": {"kind": "telepathy"}});
+        assert_eq!(field(v), "brain.kind");
+        let v = json!({"greeting": "x", "brain": {"kind": "llm", "model": "m"}});
+        assert_eq!(field(v), "brain.prompt");
+        let v = json!({"brain": {"kind": "llm", "model": "m", "prompt": "p"}});
+        assert_eq!(field(v), "greeting");
+    }
+}

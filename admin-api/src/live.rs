@@ -1,0 +1,69 @@
+//! The switch's side of live calls, as this crate sees it: a trait the switch implements over
+//! its live-call registry and actor tree. The admin API lists live calls, shows a call's actor
+//! tree, and hangs up, transfers or speaks into a call only through it.
+//!
+//! Call ids are the call record ids (uuid v7 strings), the same in the store and the registry.
+//! The API checks that the caller may see the call (by the record's tenant, or the summary's if
+//! no record exists yet) before calling a control method.
+
+use async_trait::async_trait;
+
+/// What the registry knows about one call in progress on this node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveCallSummary {
+    /// The call record id.
+    pub call_id: String,
+    /// The billed tenant, once the number was resolved.
+    pub tenant_id: Option<String>,
+    /// The From URI.
+    pub from: String,
+    /// The To URI.
+    pub to: String,
+    /// Where the call is: `ringing`, `live` or `ending`.
+    pub state: String,
+    /// Unix milliseconds when the call started.
+    pub started_at_ms: i64,
+    /// Unix milliseconds when it was answered.
+    pub answered_at_ms: Option<i64>,
+    /// How many actors the call's tree has.
+    pub actors: u32,
+    /// Charged so far by the meter, in micro-units.
+    pub charged_micros: i64,
+    /// Seconds of paid call time left, if metered.
+    pub seconds_left: Option<i64>,
+}
+
+/// Why a live-call command was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LiveCallError {
+    /// The call is not in progress on this node (it ended, or another node has it).
+    #[error("the call is not live on this node")]
+    NotLive,
+    /// The switch cannot do this to this call (e.g. transfer without a transfer target).
+    #[error("not supported for this call: {0}")]
+    Unsupported(String),
+    /// The command was sent but failed.
+    #[error("call command failed: {0}")]
+    Failed(String),
+}
+
+/// The switch's live calls. Implemented by the switch; the admin API only calls it.
+#[async_trait]
+pub trait LiveCalls: Send + Sync + 'static {
+    /// The calls in progress on this node, of one tenant or of all (`None`).
+    fn list(&self, tenant_id: Option<&str>) -> Vec<LiveCallSummary>;
+
+    /// The call's actor tree (each actor's kind, state, restarts, mailbox depth, stats and
+    /// children), or `None` if the call is not live on this node.
+    async fn describe(&self, call_id: &str) -> Option<serde_json::Value>;
+
+    /// Ends the call (the switch sends BYE; `hangup_by = api`).
+    async fn hangup(&self, call_id: &str) -> Result<(), LiveCallError>;
+
+    /// Transfers the call to `to` (a number or SIP URI).
+    async fn transfer(&self, call_id: &str, to: &str) -> Result<(), LiveCallError>;
+
+    /// Speaks `text` into the call as the agent.
+    async fn say(&self, call_id: &str, text: &str) -> Result<(), LiveCallError>;
+}
