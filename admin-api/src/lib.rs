@@ -57,6 +57,11 @@ use store::Store;
 
 pub use live::{LiveCallError, LiveCallSummary, LiveCalls};
 
+/// A call record as the API shows it (the `call.ended` webhook carries this).
+pub fn call_json(record: store::CallRecord) -> serde_json::Value {
+    serde_json::to_value(routes::call_view::CallView::from(record)).unwrap_or_default()
+}
+
 /// What the handlers share. Cheap to clone.
 #[derive(Clone)]
 pub struct AdminState {
@@ -69,6 +74,8 @@ pub struct AdminState {
     pub operator_token: Arc<str>,
     /// The switch's live calls: listing, actor trees and control.
     pub live: Arc<dyn LiveCalls>,
+    /// Where call recordings are (`<call id>.wav`), if recordings can be downloaded.
+    pub recordings_dir: Option<Arc<std::path::Path>>,
 }
 
 impl AdminState {
@@ -84,7 +91,14 @@ impl AdminState {
             ready,
             operator_token: Arc::from(operator_token),
             live,
+            recordings_dir: None,
         }
+    }
+
+    /// Serves recordings from `dir` at `GET /v1/calls/{id}/recording`.
+    pub fn with_recordings(mut self, dir: impl Into<std::path::PathBuf>) -> AdminState {
+        self.recordings_dir = Some(Arc::from(dir.into().as_path()));
+        self
     }
 }
 

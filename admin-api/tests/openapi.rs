@@ -42,6 +42,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/calls/{call_id}"),
     ("get", "/v1/calls/{call_id}/transcript"),
     ("get", "/v1/calls/{call_id}/costs"),
+    ("get", "/v1/calls/{call_id}/recording"),
     ("post", "/v1/calls/{call_id}/hangup"),
     ("post", "/v1/calls/{call_id}/transfer"),
     ("post", "/v1/calls/{call_id}/say"),

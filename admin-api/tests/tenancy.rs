@@ -180,6 +180,7 @@ async fn other_tenants_resources_answer_404() {
             ("GET", "/v1/calls/b-call".to_string(), None),
             ("GET", "/v1/calls/b-call/transcript".to_string(), None),
             ("GET", "/v1/calls/b-call/costs".to_string(), None),
+            ("GET", "/v1/calls/b-call/recording".to_string(), None),
             ("POST", "/v1/calls/b-call/hangup".to_string(), None),
             (
                 "POST",

@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use tracing::info;
 
 use crate::billing::StoreCharger;
+use crate::events::TenantEvents;
 use crate::records::StoreCallEvents;
 use crate::router::{Router, RouterConfig, RouterDeps};
 use crate::transport::{Dispatcher, TcpConfig, TcpTransport};
@@ -148,7 +149,13 @@ pub async fn run(
         config.sip.listen.ip()
     };
     let (sip_link, commands) = SipLink::channel();
-    let charger = Arc::new(StoreCharger::new(store.clone()));
+    let (hooks, _webhook_engine) = admin_api::webhooks::start_webhooks(
+        store.clone(),
+        admin_api::webhooks::WebhookConfig::default(),
+    )
+    .context("starting the webhook engine")?;
+    let tenant_events = TenantEvents::new(hooks.clone(), store.clone());
+    let charger = Arc::new(StoreCharger::new(store.clone(), tenant_events.clone()));
     let router = Arc::new(Router::new(
         RouterDeps {
             store: store.clone(),
@@ -156,8 +163,13 @@ pub async fn run(
             sip: sip_link,
             ports: ports.clone(),
             tts,
-            events: Arc::new(StoreCallEvents::new(store.clone(), config.pricing.clone())),
+            events: Arc::new(StoreCallEvents::new(
+                store.clone(),
+                config.pricing.clone(),
+                tenant_events.clone(),
+            )),
             charger,
+            tenant_events,
         },
         RouterConfig {
             public_ip: config.rtp.public_ip,
@@ -178,7 +190,12 @@ pub async fn run(
     ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let tcp = TcpTransport::start(sip_tcp, TcpConfig::default(), stop_rx.clone());
-    crate::metrics::spawn_sampler(registry.clone(), ports.clone(), tcp.connection_counter());
+    crate::metrics::spawn_sampler(
+        registry.clone(),
+        ports.clone(),
+        tcp.connection_counter(),
+        hooks,
+    );
     let sip_task = tokio::spawn(crate::transport::run(
         sip_socket,
         tcp,
@@ -189,12 +206,15 @@ pub async fn run(
 
     let ready = Arc::new(AtomicBool::new(true));
     let operator_token = operator_token(&config);
-    let admin = admin_api::router(admin_api::AdminState::new(
-        store.clone(),
-        ready.clone(),
-        &operator_token,
-        Arc::new(crate::live::SwitchLiveCalls::new(registry.clone())),
-    ))
+    let admin = admin_api::router(
+        admin_api::AdminState::new(
+            store.clone(),
+            ready.clone(),
+            &operator_token,
+            Arc::new(crate::live::SwitchLiveCalls::new(registry.clone())),
+        )
+        .with_recordings(config.recordings.dir.clone()),
+    )
     .route(
         "/metrics",
         axum::routing::get(move || std::future::ready(metrics_handle.render())),

@@ -1,37 +1,26 @@
-//! Billing glue: the wallet the call meters charge (over the store), and the bus of wallet
-//! alerts (75 % / 90 % of the last top-up used, empty) that webhooks will consume.
+//! Billing glue: the wallet the call meters charge (over the store); wallet alerts (75 % / 90 %
+//! of the last top-up used, empty) go out as tenant webhook events.
 
 use actors::meter::{ChargeError, ChargeResult, Charger, Settlement, TickCharge};
 use async_trait::async_trait;
 use metrics::counter;
 use store::{AlertKind, CallCharge, CallSettlement, ChargeOutcome, Store, WalletAlert};
-use tokio::sync::broadcast;
 use tracing::{info, warn};
 
+use crate::events::TenantEvents;
 use crate::records::unix_ms;
-
-/// Capacity of the alert bus: a slow consumer loses the oldest alerts, never blocks a call.
-const ALERT_BUS: usize = 1024;
 
 /// Charges call meters to tenant wallets in the store.
 #[derive(Clone)]
 pub struct StoreCharger {
     store: Store,
-    alerts: broadcast::Sender<WalletAlert>,
+    events: TenantEvents,
 }
 
 impl StoreCharger {
-    /// A charger over `store` with a fresh alert bus.
-    pub fn new(store: Store) -> Self {
-        StoreCharger {
-            store,
-            alerts: broadcast::channel(ALERT_BUS).0,
-        }
-    }
-
-    /// Subscribes to wallet alerts.
-    pub fn subscribe(&self) -> broadcast::Receiver<WalletAlert> {
-        self.alerts.subscribe()
+    /// A charger over `store`, publishing wallet alerts to `events`.
+    pub fn new(store: Store, events: TenantEvents) -> Self {
+        StoreCharger { store, events }
     }
 
     fn publish(&self, alert: WalletAlert) {
@@ -42,8 +31,7 @@ impl StoreCharger {
         };
         counter!("wallet_alerts_total", "kind" => kind).increment(1);
         info!(tenant = %alert.tenant_id, kind = ?alert.kind, balance_micros = alert.balance_micros, "wallet alert");
-        // No subscriber is fine: the alert is logged.
-        let _ = self.alerts.send(alert);
+        self.events.wallet_alert(&alert);
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod billing;
 pub mod demo;
+pub mod events;
 pub mod live;
 pub mod metrics;
 pub mod records;

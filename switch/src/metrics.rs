@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actors::registry::CallRegistry;
-use metrics::{describe_counter, describe_gauge, describe_histogram, gauge};
+use admin_api::webhooks::WebhookSender;
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use rtp::PortPool;
 
@@ -37,78 +38,145 @@ pub fn install() -> PrometheusHandle {
     handle
 }
 
-fn describe() {
-    describe_gauge!("calls_active", "Calls with a live call actor.");
-    describe_counter!(
+/// Every metric the switch exports: (kind, name, help). One list, so `/metrics` help texts and
+/// the Grafana dashboard (checked by a test) cannot drift from the code.
+pub const METRICS: &[(Kind, &str, &str)] = &[
+    (Kind::Gauge, "calls_active", "Calls with a live call actor."),
+    (
+        Kind::Counter,
         "calls_admitted_total",
-        "INVITEs admitted (a call actor was started)."
-    );
-    describe_counter!("calls_refused_total", "INVITEs refused, by cause.");
-    describe_counter!("calls_ended_total", "Calls ended, by who hung up and why.");
-    describe_counter!(
+        "INVITEs admitted (a call actor was started).",
+    ),
+    (
+        Kind::Counter,
+        "calls_refused_total",
+        "INVITEs refused, by cause.",
+    ),
+    (
+        Kind::Counter,
+        "calls_ended_total",
+        "Calls ended, by who hung up and why.",
+    ),
+    (
+        Kind::Counter,
         "sip_requests_total",
-        "SIP requests received that opened a transaction, by method."
-    );
-    describe_counter!(
+        "SIP requests received that opened a transaction, by method.",
+    ),
+    (
+        Kind::Counter,
         "sip_responses_sent_total",
-        "SIP responses sent by the switch's transactions, by status code."
-    );
-    describe_counter!(
+        "SIP responses sent by the switch's transactions, by status code.",
+    ),
+    (
+        Kind::Counter,
         "sip_responses_received_total",
-        "SIP responses to the switch's own requests, by status code."
-    );
-    describe_counter!(
+        "SIP responses to the switch's own requests, by status code.",
+    ),
+    (
+        Kind::Counter,
         "sip_transaction_timeouts_total",
-        "SIP transactions that timed out, by reason."
-    );
-    describe_counter!(
+        "SIP transactions that timed out, by reason.",
+    ),
+    (
+        Kind::Counter,
         "sip_messages_received_total",
-        "SIP datagrams and framed TCP messages handed to the endpoint."
-    );
-    describe_counter!(
+        "SIP datagrams and framed TCP messages handed to the endpoint.",
+    ),
+    (
+        Kind::Counter,
         "sip_malformed_total",
-        "SIP messages dropped or answered 400 because they could not be read."
-    );
-    describe_counter!(
+        "SIP messages dropped or answered 400 because they could not be read.",
+    ),
+    (
+        Kind::Counter,
         "sip_retransmissions_absorbed_total",
-        "Request retransmissions absorbed by a transaction."
-    );
-    describe_gauge!("sip_tcp_connections", "Open SIP TCP connections.");
-    describe_counter!(
+        "Request retransmissions absorbed by a transaction.",
+    ),
+    (
+        Kind::Gauge,
+        "sip_tcp_connections",
+        "Open SIP TCP connections.",
+    ),
+    (
+        Kind::Counter,
         "rtp_packets_total",
-        "RTP packets of ended calls, by direction."
-    );
-    describe_counter!(
+        "RTP packets of ended calls, by direction.",
+    ),
+    (
+        Kind::Counter,
         "rtp_lost_total",
-        "RTP packets lost on the way in (ended calls)."
-    );
-    describe_histogram!(
+        "RTP packets lost on the way in (ended calls).",
+    ),
+    (
+        Kind::Histogram,
         "rtp_jitter_ms",
-        "Interarrival jitter of ended calls (RFC 3550), milliseconds."
-    );
-    describe_histogram!("rtp_mos", "E-model MOS estimate of ended calls.");
-    describe_gauge!("rtp_ports_in_use", "RTP ports leased by live calls.");
-    describe_gauge!("rtp_ports_capacity", "RTP ports in the pool.");
-    describe_counter!(
+        "Interarrival jitter of ended calls (RFC 3550), milliseconds.",
+    ),
+    (
+        Kind::Histogram,
+        "rtp_mos",
+        "E-model MOS estimate of ended calls.",
+    ),
+    (
+        Kind::Gauge,
+        "rtp_ports_in_use",
+        "RTP ports leased by live calls.",
+    ),
+    (Kind::Gauge, "rtp_ports_capacity", "RTP ports in the pool."),
+    (
+        Kind::Counter,
         "wallet_debits_total",
-        "Meter charges, by result (paid, insufficient, error)."
-    );
-    describe_counter!(
+        "Meter charges, by result (paid, insufficient, error).",
+    ),
+    (
+        Kind::Counter,
         "wallet_debited_micros_total",
-        "Micro-units charged by call meters."
-    );
-    describe_counter!("wallet_alerts_total", "Wallet alerts published, by kind.");
-    describe_counter!(
+        "Micro-units charged by call meters.",
+    ),
+    (
+        Kind::Counter,
+        "wallet_alerts_total",
+        "Wallet alerts published, by kind.",
+    ),
+    (
+        Kind::Counter,
         "actor_failures_total",
-        "Call child actors that failed, by kind."
-    );
+        "Call child actors that failed, by kind.",
+    ),
+    (
+        Kind::Counter,
+        "webhook_deliveries_total",
+        "Webhook deliveries: delivered, failed (gave up), retried attempts, dropped events.",
+    ),
+];
+
+/// The kind of a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Only goes up.
+    Counter,
+    /// Goes up and down.
+    Gauge,
+    /// A distribution.
+    Histogram,
 }
 
-/// Samples the gauges once a second until the process ends.
+fn describe() {
+    for &(kind, name, help) in METRICS {
+        match kind {
+            Kind::Counter => describe_counter!(name, help),
+            Kind::Gauge => describe_gauge!(name, help),
+            Kind::Histogram => describe_histogram!(name, help),
+        }
+    }
+}
+
+/// Samples the gauges (and the webhook engine's counters) once a second until the process ends.
 pub fn spawn_sampler(
     registry: CallRegistry,
     ports: Arc<PortPool>,
     tcp: impl Fn() -> usize + Send + 'static,
+    hooks: WebhookSender,
 ) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -118,6 +186,12 @@ pub fn spawn_sampler(
             gauge!("rtp_ports_in_use").set(ports.in_use() as f64);
             gauge!("rtp_ports_capacity").set(ports.capacity() as f64);
             gauge!("sip_tcp_connections").set(tcp() as f64);
+            let webhooks = hooks.stats();
+            counter!("webhook_deliveries_total", "result" => "delivered")
+                .absolute(webhooks.delivered);
+            counter!("webhook_deliveries_total", "result" => "failed").absolute(webhooks.failed);
+            counter!("webhook_deliveries_total", "result" => "retried").absolute(webhooks.retried);
+            counter!("webhook_deliveries_total", "result" => "dropped").absolute(webhooks.dropped);
         }
     });
 }

@@ -3,10 +3,13 @@
 use std::time::SystemTime;
 
 use actors::outcome::{CallEvents, CallOutcome, Speaker, TranscriptEntry, Usage};
+use admin_api::webhooks::EventKind;
 use config::PricingConfig;
 use metrics::{counter, histogram};
 use store::{CallEnd, CallState, CostKind, NewCostLine, NewTurn, Store};
 use tokio::sync::mpsc;
+
+use crate::events::TenantEvents;
 use tracing::error;
 
 pub use actors::outcome::unix_ms;
@@ -16,6 +19,7 @@ pub use actors::outcome::unix_ms;
 pub struct StoreCallEvents {
     store: Store,
     pricing: PricingConfig,
+    events: TenantEvents,
     /// Turns go through one writer task, so each call's turns are numbered in order.
     turns: mpsc::UnboundedSender<(String, NewTurn)>,
 }
@@ -23,7 +27,7 @@ pub struct StoreCallEvents {
 impl StoreCallEvents {
     /// Over `store`, pricing provider usage with `pricing`. Spawns the transcript writer, so it
     /// must be called inside a tokio runtime.
-    pub fn new(store: Store, pricing: PricingConfig) -> Self {
+    pub fn new(store: Store, pricing: PricingConfig, events: TenantEvents) -> Self {
         let (turns, mut queue) = mpsc::unbounded_channel::<(String, NewTurn)>();
         let writer = store.clone();
         tokio::spawn(async move {
@@ -36,6 +40,7 @@ impl StoreCallEvents {
         StoreCallEvents {
             store,
             pricing,
+            events,
             turns,
         }
     }
@@ -121,10 +126,12 @@ pub fn cost_lines(usage: &Usage, pricing: &PricingConfig) -> Vec<NewCostLine> {
 impl CallEvents for StoreCallEvents {
     fn answered(&self, call_id: &str, at: SystemTime) {
         let store = self.store.clone();
+        let events = self.events.clone();
         let call_id = call_id.to_string();
         tokio::spawn(async move {
-            if let Err(err) = store.mark_answered(&call_id, unix_ms(at)).await {
-                error!(%call_id, %err, "call record: answer not written");
+            match store.mark_answered(&call_id, unix_ms(at)).await {
+                Ok(()) => events.call_record(&call_id, EventKind::CallAnswered).await,
+                Err(err) => error!(%call_id, %err, "call record: answer not written"),
             }
         });
     }
@@ -150,6 +157,7 @@ impl CallEvents for StoreCallEvents {
         count_ended(&outcome);
         let store = self.store.clone();
         let lines = cost_lines(&outcome.usage, &self.pricing);
+        let events = self.events.clone();
         tokio::spawn(async move {
             for line in &lines {
                 if let Err(err) = store.add_cost_line(&outcome.call_id, line).await {
@@ -167,8 +175,15 @@ impl CallEvents for StoreCallEvents {
                 hangup_by: Some(outcome.hangup_by.as_str().to_string()),
                 media,
             };
-            if let Err(err) = store.finish_call(&outcome.call_id, &end).await {
-                error!(call_id = %outcome.call_id, %err, "call record: end not written");
+            match store.finish_call(&outcome.call_id, &end).await {
+                Ok(()) => {
+                    events
+                        .call_record(&outcome.call_id, EventKind::CallEnded)
+                        .await
+                }
+                Err(err) => {
+                    error!(call_id = %outcome.call_id, %err, "call record: end not written")
+                }
             }
         });
     }

@@ -27,6 +27,7 @@ use store::{Admission, CallEnd, CallState, Direction, NewCall, Store, Tenant};
 use tokio::net::UdpSocket;
 use tracing::{info, warn};
 
+use crate::events::TenantEvents;
 use crate::records::unix_ms;
 
 /// What the router needs from the configuration.
@@ -62,6 +63,8 @@ pub struct RouterDeps {
     pub events: Arc<dyn CallEvents>,
     /// The wallet the meters charge.
     pub charger: Arc<dyn Charger>,
+    /// Tenant webhook events.
+    pub tenant_events: TenantEvents,
 }
 
 /// The INVITE router.
@@ -73,6 +76,7 @@ pub struct Router {
     tts: Arc<dyn TtsProvider>,
     events: Arc<dyn CallEvents>,
     charger: Arc<dyn Charger>,
+    tenant_events: TenantEvents,
     config: RouterConfig,
     /// Call-IDs whose INVITE was cancelled while being admitted.
     pub(crate) cancelled: Arc<DashSet<String>>,
@@ -106,6 +110,7 @@ impl Router {
             tts: deps.tts,
             events: deps.events,
             charger: deps.charger,
+            tenant_events: deps.tenant_events,
             config,
             cancelled: Arc::new(DashSet::new()),
             draining: AtomicBool::new(false),
@@ -297,6 +302,12 @@ impl Router {
         match started {
             Ok(Ok(call)) => {
                 counter!("calls_admitted_total").increment(1);
+                self.tenant_events.call_started(
+                    &route.tenant.id,
+                    call_id,
+                    &record.from_uri,
+                    &record.to_uri,
+                );
                 info!(%call_id, sip_call_id = %keys.call_id, %number, codec = codec.name(), "call admitted");
                 if self.cancelled.remove(&keys.call_id).is_some() {
                     let _ = call.cast(actors::call::CallMsg::Sip(SipEvent::Cancelled));

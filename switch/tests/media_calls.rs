@@ -147,6 +147,7 @@ async fn a_recorded_call_leaves_a_stereo_wav() {
         ("SWITCH_DATABASE_URL", db.as_str()),
         ("SWITCH_DEMO_SEED", "false"),
         ("SWITCH_RECORDINGS_DIR", recordings_dir.as_str()),
+        ("SWITCH_ADMIN_TOKEN", "operator-secret-token"),
     ]);
     let sip = switch.sip;
     let report = tokio::task::spawn_blocking(move || {

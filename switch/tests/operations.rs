@@ -76,6 +76,61 @@ async fn metrics_count_real_calls() {
         "{text}"
     );
     assert!(text.contains("# HELP calls_active"), "{text}");
+    dashboard_metrics_exist(&text);
+}
+
+/// Every metric the Grafana dashboard queries is one the switch exports (see
+/// `switch::metrics::METRICS`), and the ones already used show their help on `/metrics`.
+fn dashboard_metrics_exist(metrics: &str) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../loadtests/grafana/switch-dashboard.json"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let words = [
+        "rate",
+        "sum",
+        "by",
+        "histogram_quantile",
+        "le",
+        "direction",
+        "cause",
+        "method",
+        "code",
+        "reason",
+        "result",
+        "kind",
+        "hangup_by",
+        "e6",
+    ];
+    let mut checked = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let names = expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
+                .filter(|w| !words.contains(w));
+            for name in names {
+                let name = name.strip_suffix("_bucket").unwrap_or(name);
+                assert!(
+                    switch::metrics::METRICS
+                        .iter()
+                        .any(|(_, known, _)| *known == name),
+                    "dashboard queries {name}, which the switch does not export"
+                );
+                if metrics.contains(&format!("\n{name}")) {
+                    assert!(
+                        metrics.contains(&format!("# HELP {name} ")),
+                        "{name} has no help"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 15);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -119,6 +119,7 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
         .routes(routes!(get_call))
         .routes(routes!(get_transcript))
         .routes(routes!(get_costs))
+        .routes(routes!(get_recording))
 }
 
 /// A call the caller may see: stored, or only known to the live registry.
@@ -264,6 +265,38 @@ pub(crate) async fn get_transcript(
         call_id: id,
         turns: turns.into_iter().map(TurnView::from).collect(),
     }))
+}
+
+/// The call's recording: a stereo 8 kHz 16-bit WAV, caller left, agent right.
+#[utoipa::path(get, path = "/v1/calls/{call_id}/recording", tag = "calls",
+    params(("call_id" = String, Path, description = "Call id")),
+    responses(
+        (status = 200, description = "The recording (audio/wav)", content_type = "audio/wav"),
+        (status = 404, description = "No such call, another tenant's, or not recorded", body = ErrorBody),
+    ))]
+pub(crate) async fn get_recording(
+    State(state): State<AdminState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<axum::response::Response> {
+    visible_call(&state, &caller, &id).await?;
+    let missing = || ApiError::not_found("recording", &id);
+    let dir = state.recordings_dir.clone().ok_or_else(missing)?;
+    // The id names a stored call (checked above): it cannot walk out of the directory.
+    let file = tokio::fs::File::open(dir.join(format!("{id}.wav")))
+        .await
+        .map_err(|_| missing())?;
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    axum::response::Response::builder()
+        .header("content-type", "audio/wav")
+        .header("content-length", len)
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"{id}.wav\""),
+        )
+        .body(body)
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// What the call's providers cost the operator, line by line.

@@ -5,7 +5,7 @@
 mod agents;
 mod api_keys;
 mod call_filter;
-mod call_view;
+pub(crate) mod call_view;
 mod calls;
 mod calls_csv;
 mod live_control;
