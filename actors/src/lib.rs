@@ -13,6 +13,7 @@
 //!
 //! Never depends on: `admin-api`, storage, `switch`.
 
+pub mod agent;
 pub mod call;
 pub mod describe;
 pub mod dialog_actor;
@@ -24,5 +25,7 @@ pub mod providers;
 pub mod registry;
 pub mod sip_link;
 pub mod spec;
+pub mod stt_actor;
 pub mod supervisor;
 pub mod tts_actor;
+pub mod vad;

@@ -56,6 +56,9 @@ pub struct ScriptRule {
     /// What happens after speaking.
     #[serde(default)]
     pub action: Option<RuleAction>,
+    /// Where a `transfer` goes (a number or SIP URI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
 }
 
 /// An action after a scripted answer.
@@ -91,6 +94,7 @@ impl AgentSpec {
             when: when.iter().map(|w| w.to_string()).collect(),
             say: say.into(),
             action,
+            to: None,
         };
         AgentSpec {
             greeting: "Hello, you have reached the demo clinic. How can I help you today?".into(),

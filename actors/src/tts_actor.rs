@@ -1,9 +1,11 @@
-//! The text-to-speech actor: turns phrases into 20 ms frames pushed into the call's playout queue,
-//! one phrase after another, cancellable at once (barge-in, hang-up).
+//! The text-to-speech actor: turns the agent's phrases into 20 ms frames pushed into the call's
+//! playout queue, one phrase after another, each framed by playout marks; cancellable at once
+//! (barge-in, hang-up). It reports when each phrase's audio is ready (for turn latency).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::sync::mpsc;
@@ -12,20 +14,33 @@ use tracing::warn;
 
 use crate::call::{CallMsg, ChildContext};
 use crate::describe::ActorView;
-use crate::media::PcmFrame;
+use crate::media::{Edge, Playout, PlayoutMark};
 use crate::providers::tts::TtsProvider;
+
+/// A phrase to speak.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Utterance {
+    /// The agent turn it belongs to (0 is the greeting).
+    pub turn: u64,
+    /// Its place in the turn.
+    pub phrase: u32,
+    /// What to say.
+    pub text: String,
+}
 
 /// Messages of the TTS actor.
 #[derive(Debug)]
 pub enum TtsMsg {
-    /// Speak this text after what is already queued.
-    Speak(String),
-    /// Drop queued phrases and stop the one being spoken.
+    /// Speak this phrase after what is already queued.
+    Speak(Utterance),
+    /// Drop queued phrases and stop the one being synthesized.
     Cancel,
-    /// The phrase being spoken has been fully queued for playout.
+    /// The phrase being synthesized has been fully queued for playout.
     PhraseQueued,
     /// The live view of this actor.
     Describe(RpcReplyPort<ActorView>),
+    /// Fault injection for supervision drills and tests: the actor fails (panics) at once.
+    InjectFailure,
 }
 
 /// Arguments of the TTS actor.
@@ -35,7 +50,7 @@ pub struct TtsArgs {
     /// The engine.
     pub provider: Arc<dyn TtsProvider>,
     /// The playout queue of the media task.
-    pub playout: mpsc::Sender<PcmFrame>,
+    pub playout: mpsc::Sender<Playout>,
     /// Characters synthesized so far (for the call's cost lines).
     pub chars: Arc<AtomicU64>,
 }
@@ -52,8 +67,9 @@ impl std::fmt::Debug for TtsArgs {
 #[derive(Debug)]
 pub struct TtsState {
     args: TtsArgs,
-    pending: VecDeque<String>,
+    pending: VecDeque<Utterance>,
     speaking: Option<JoinHandle<()>>,
+    last_synth_ms: Option<u64>,
 }
 
 /// The TTS actor.
@@ -65,7 +81,7 @@ impl TtsState {
         if self.speaking.is_some() {
             return;
         }
-        let Some(text) = self.pending.pop_front() else {
+        let Some(utterance) = self.pending.pop_front() else {
             return;
         };
         let provider = self.args.provider.clone();
@@ -75,23 +91,67 @@ impl TtsState {
         let call_id = self.args.ctx.call_id.clone();
         let chars = self.args.chars.clone();
         self.speaking = Some(tokio::spawn(async move {
-            match provider.synthesize(&text).await {
+            let asked = Instant::now();
+            match provider.synthesize(&utterance.text).await {
                 Ok(pcm) => {
-                    chars.fetch_add(text.chars().count() as u64, Ordering::Relaxed);
+                    chars.fetch_add(utterance.text.chars().count() as u64, Ordering::Relaxed);
+                    let _ = call.cast(CallMsg::SpeechReady {
+                        turn: utterance.turn,
+                        phrase: utterance.phrase,
+                        at: Instant::now(),
+                        synth_ms: asked.elapsed().as_millis() as u64,
+                    });
+                    let mark = |edge| {
+                        Playout::Mark(PlayoutMark {
+                            turn: utterance.turn,
+                            phrase: utterance.phrase,
+                            edge,
+                        })
+                    };
+                    // Backpressure: waits while the queue is full; ends if the call is gone.
+                    if playout.send(mark(Edge::Start)).await.is_err() {
+                        return;
+                    }
                     for frame in pcm.frames() {
-                        // Backpressure: waits while the queue is full; ends if the call is gone.
-                        if playout.send(frame).await.is_err() {
+                        if playout.send(Playout::Frame(frame)).await.is_err() {
                             return;
                         }
                     }
+                    let _ = playout.send(mark(Edge::End)).await;
                 }
                 Err(err) => {
                     warn!(%call_id, %err, provider = provider.name(), "speech synthesis failed");
-                    let _ = call.cast(CallMsg::SpeechFailed(err.to_string()));
+                    let _ = call.cast(CallMsg::SpeechFailed {
+                        turn: utterance.turn,
+                        phrase: utterance.phrase,
+                        error: err.to_string(),
+                    });
                 }
             }
             let _ = me.cast(TtsMsg::PhraseQueued);
         }));
+    }
+
+    fn view(&self, myself: &ActorRef<TtsMsg>) -> ActorView {
+        ActorView {
+            kind: "tts",
+            name: myself.get_name().unwrap_or_default(),
+            state: if self.speaking.is_some() {
+                "speaking"
+            } else {
+                "idle"
+            }
+            .into(),
+            restarts: 0,
+            mailbox: self.args.ctx.depth.get(),
+            stats: serde_json::json!({
+                "provider": self.args.provider.name(),
+                "queued_phrases": self.pending.len(),
+                "chars": self.args.chars.load(Ordering::Relaxed),
+                "last_synth_ms": self.last_synth_ms,
+            }),
+            children: Vec::new(),
+        }
     }
 }
 
@@ -109,6 +169,7 @@ impl Actor for TtsActor {
             args,
             pending: VecDeque::new(),
             speaking: None,
+            last_synth_ms: None,
         })
     }
 
@@ -121,29 +182,13 @@ impl Actor for TtsActor {
         state.args.ctx.depth.taken();
         match msg {
             TtsMsg::Describe(reply) => {
-                let _ = reply.send(ActorView {
-                    kind: "tts",
-                    name: myself.get_name().unwrap_or_default(),
-                    state: if state.speaking.is_some() {
-                        "speaking"
-                    } else {
-                        "idle"
-                    }
-                    .into(),
-                    restarts: 0,
-                    mailbox: state.args.ctx.depth.get(),
-                    stats: serde_json::json!({
-                        "provider": state.args.provider.name(),
-                        "queued_phrases": state.pending.len(),
-                        "chars": state.args.chars.load(Ordering::Relaxed),
-                    }),
-                    children: Vec::new(),
-                });
+                let _ = reply.send(state.view(&myself));
             }
-            TtsMsg::Speak(text) => {
-                state.pending.push_back(text);
+            TtsMsg::Speak(utterance) => {
+                state.pending.push_back(utterance);
                 state.speak_next(&myself);
             }
+            TtsMsg::InjectFailure => panic!("injected failure of the TTS actor"),
             TtsMsg::Cancel => {
                 state.pending.clear();
                 if let Some(task) = state.speaking.take() {

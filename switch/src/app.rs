@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use actors::call::CallLimits;
+use actors::providers::stt::{PocketSphinxConfig, PocketSphinxStt, SttProvider};
 use actors::providers::tts::{CachedTts, EspeakTts, TtsProvider};
 use actors::registry::CallRegistry;
 use actors::sip_link::SipLink;
@@ -124,6 +125,10 @@ pub async fn run(
         EspeakTts::start(&config.tts.voice, config.tts.rate_wpm)
             .context("starting offline text-to-speech (espeak-ng)")?,
     ));
+    let stt: Arc<dyn SttProvider> = Arc::new(
+        PocketSphinxStt::start(PocketSphinxConfig::default())
+            .context("starting offline speech-to-text (pocketsphinx)")?,
+    );
     let ports = PortPool::new(config.rtp.port_min, config.rtp.port_max).with_context(|| {
         format!(
             "rtp.port_min/port_max {}-{}",
@@ -170,6 +175,7 @@ pub async fn run(
             )),
             charger,
             tenant_events,
+            stt,
         },
         RouterConfig {
             public_ip: config.rtp.public_ip,

@@ -9,4 +9,5 @@ pub mod live;
 pub mod metrics;
 pub mod records;
 pub mod router;
+pub mod speech;
 pub mod transport;

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use actors::call::{BillingSetup, CallLimits, CallSetup, MediaSetup};
 use actors::meter::{Charger, MeterPlan};
 use actors::outcome::CallEvents;
+use actors::providers::stt::SttProvider;
 use actors::providers::tts::TtsProvider;
 use actors::registry::LiveStats;
 use actors::sip_link::{SipCommand, SipEvent, SipLink};
@@ -65,6 +66,8 @@ pub struct RouterDeps {
     pub charger: Arc<dyn Charger>,
     /// Tenant webhook events.
     pub tenant_events: TenantEvents,
+    /// Speech-to-text.
+    pub stt: Arc<dyn SttProvider>,
 }
 
 /// The INVITE router.
@@ -77,6 +80,7 @@ pub struct Router {
     events: Arc<dyn CallEvents>,
     charger: Arc<dyn Charger>,
     tenant_events: TenantEvents,
+    stt: Arc<dyn SttProvider>,
     config: RouterConfig,
     /// Call-IDs whose INVITE was cancelled while being admitted.
     pub(crate) cancelled: Arc<DashSet<String>>,
@@ -111,6 +115,7 @@ impl Router {
             events: deps.events,
             charger: deps.charger,
             tenant_events: deps.tenant_events,
+            stt: deps.stt,
             config,
             cancelled: Arc::new(DashSet::new()),
             draining: AtomicBool::new(false),
@@ -210,6 +215,10 @@ impl Router {
             warn!(%call_id, agent = %route.agent.id, %err, "agent spec unreadable");
             refuse(500, "agent_misconfigured")
         })?;
+        let speech = crate::speech::speech_setup(&agent, self.stt.clone()).map_err(|err| {
+            warn!(%call_id, agent = %route.agent.id, %err, "agent cannot take calls");
+            refuse(503, "agent_unavailable")
+        })?;
         if request.body.is_empty() {
             // Late offer (offer in our 200, answer in the ACK) is part of the SIP issue.
             return Err(refuse(488, "late_offer_unsupported"));
@@ -294,6 +303,7 @@ impl Router {
                 plan,
                 charger: self.charger.clone(),
             },
+            speech,
         };
         let started = ractor::call!(self.supervisor, |reply| SupervisorMsg::StartCall(
             Box::new(setup),

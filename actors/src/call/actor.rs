@@ -1,31 +1,37 @@
-//! The call actor: spawns and supervises the call's dialog, media, TTS and meter actors, reacts
-//! to their reports, answers for the live view of the whole tree, and ends the call exactly
-//! once, reporting the outcome with media counters, billing and provider usage.
+//! The call actor: spawns and supervises the call's dialog, media, speech-to-text, agent,
+//! text-to-speech and meter actors; runs the conversation (greeting, caller turns, agent
+//! answers, barge-in, tools) from their reports; restarts the children a call can survive
+//! losing; answers for the live view of the whole tree; and ends the call exactly once,
+//! reporting the outcome with media counters, billing and provider usage.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use ractor::{ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use super::child::spawn_child;
+use super::children::{CHILD_TIMEOUT_MS, Children, Respawn, describe_all, kind_of};
+use super::conversation::{BargeInPolicy, Conversation, Effect};
 use super::messages::CallMsg;
 use super::setup::CallSetup;
+use crate::agent::AgentMsg;
 use crate::describe::ActorView;
 use crate::dialog_actor::{DialogActor, DialogArgs, DialogMsg, SharedDialog};
 use crate::mailbox::{Depth, Mailbox};
 use crate::media::{MediaActor, MediaArgs, MediaMsg, PLAYOUT_QUEUE_FRAMES};
 use crate::meter::{MeterActor, MeterArgs, MeterMsg};
-use crate::outcome::{CallEvents, CallOutcome, HangupBy, TranscriptEntry, Usage};
+use crate::outcome::{CallEvents, CallOutcome, HangupBy, Usage};
 use crate::registry::LiveStats;
-use crate::tts_actor::{TtsActor, TtsArgs, TtsMsg};
+use crate::tts_actor::TtsMsg;
 
-/// How long the call waits for a child's answer (media counters, a view, the BYE hand-off).
-const CHILD_TIMEOUT_MS: u64 = 500;
 /// How long the call waits for the meter to write its settlement.
 const SETTLE_TIMEOUT_MS: u64 = 5_000;
+/// Restarts of one kind of child before the call gives up on it.
+const MAX_RESTARTS: u32 = 3;
 
 /// Arguments of a call actor: the setup, plus what the switch supervisor shares with it.
 pub struct CallArgs {
@@ -33,15 +39,6 @@ pub struct CallArgs {
     pub(crate) dialog: SharedDialog,
     pub(crate) reported: Arc<AtomicBool>,
     pub(crate) depth: Depth,
-}
-
-/// The call's children.
-#[derive(Clone)]
-struct Children {
-    dialog: Mailbox<DialogMsg>,
-    media: Mailbox<MediaMsg>,
-    tts: Mailbox<TtsMsg>,
-    meter: Mailbox<MeterMsg>,
 }
 
 /// State of a call actor.
@@ -52,10 +49,12 @@ pub struct CallState {
     reported: Arc<AtomicBool>,
     depth: Depth,
     children: Children,
-    tts_chars: Arc<AtomicU64>,
+    respawn: Respawn,
+    conversation: Conversation,
     tts_provider: &'static str,
     stats: Arc<LiveStats>,
     answered_at: Option<SystemTime>,
+    transfer_to: Option<String>,
     ending: bool,
 }
 
@@ -84,9 +83,10 @@ impl CallActor {
             let _ = ractor::call_t!(c.dialog.counted(), DialogMsg::Hangup, CHILD_TIMEOUT_MS);
         }
         let _ = c.tts.cast(TtsMsg::Cancel);
+        let _ = c.agent.cast(AgentMsg::Cancel);
         let media = ractor::call_t!(c.media.counted(), MediaMsg::Finish, CHILD_TIMEOUT_MS).ok();
         let billing = ractor::call_t!(c.meter.counted(), MeterMsg::Settle, SETTLE_TIMEOUT_MS).ok();
-        let chars = state.tts_chars.load(Ordering::Relaxed);
+        let chars = state.respawn.tts_chars.load(Ordering::Relaxed);
         let usage = Usage {
             tts: (chars > 0).then_some((state.tts_provider, chars)),
             ..Usage::default()
@@ -107,9 +107,56 @@ impl CallActor {
         myself.stop(Some(cause.to_string()));
     }
 
-    /// Replies with the view of the whole tree, gathered off the call's mailbox.
+    /// Carries out what the conversation decided.
+    async fn apply(myself: &ActorRef<CallMsg>, state: &mut CallState, effects: Vec<Effect>) {
+        for effect in effects {
+            let c = &state.children;
+            match effect {
+                Effect::Speak(utterance) => {
+                    let _ = c.tts.cast(TtsMsg::Speak(utterance));
+                }
+                Effect::Ask { turn, input } => {
+                    let _ = c.agent.cast(AgentMsg::Input { turn, input });
+                }
+                Effect::Interrupt => {
+                    let _ = c.media.cast(MediaMsg::Flush);
+                    let _ = c.tts.cast(TtsMsg::Cancel);
+                    let _ = c.agent.cast(AgentMsg::Cancel);
+                    metrics::counter!("barge_ins_total").increment(1);
+                }
+                Effect::Record(entry) => state.events.turn(&state.call_id, entry),
+                Effect::Said(text) => {
+                    let _ = c.agent.cast(AgentMsg::Said(text));
+                }
+                Effect::Latency(latency) => {
+                    for (stage, value) in [
+                        ("stt", latency.stt_ms),
+                        ("agent", latency.agent_ms),
+                        ("tts", latency.tts_ms),
+                        ("playout", latency.playout_ms),
+                        ("total", latency.total_ms),
+                    ] {
+                        if let Some(ms) = value {
+                            metrics::histogram!("turn_latency_ms", "stage" => stage)
+                                .record(ms as f64);
+                        }
+                    }
+                }
+                Effect::Hangup => {
+                    Self::finish(myself, state, HangupBy::Agent, "agent_hangup", true).await;
+                    return;
+                }
+                Effect::Transfer(to) => {
+                    let to = to.or_else(|| state.transfer_to.clone());
+                    warn!(call_id = %state.call_id, ?to, "transfer asked: not available on this switch yet, the call goes on");
+                }
+            }
+        }
+    }
+
     fn describe(myself: &ActorRef<CallMsg>, state: &CallState, reply: RpcReplyPort<ActorView>) {
         let children = state.children.clone();
+        let restarts = state.respawn.restarts.clone();
         let name = myself.get_name().unwrap_or_default();
         let call_state = match (state.ending, state.answered_at) {
             (true, _) => "ending",
@@ -121,34 +168,7 @@ impl CallActor {
         });
         let mailbox = state.depth.get();
         tokio::spawn(async move {
-            let silent =
-                |kind: &'static str| ActorView::unresponsive(kind, format!("{name}-{kind}"));
-            let views = vec![
-                ractor::call_t!(
-                    children.dialog.counted(),
-                    DialogMsg::Describe,
-                    CHILD_TIMEOUT_MS
-                )
-                .ok()
-                .unwrap_or_else(|| silent("dialog")),
-                ractor::call_t!(
-                    children.media.counted(),
-                    MediaMsg::Describe,
-                    CHILD_TIMEOUT_MS
-                )
-                .ok()
-                .unwrap_or_else(|| silent("media")),
-                ractor::call_t!(children.tts.counted(), TtsMsg::Describe, CHILD_TIMEOUT_MS)
-                    .ok()
-                    .unwrap_or_else(|| silent("tts")),
-                ractor::call_t!(
-                    children.meter.counted(),
-                    MeterMsg::Describe,
-                    CHILD_TIMEOUT_MS
-                )
-                .ok()
-                .unwrap_or_else(|| silent("meter")),
-            ];
+            let views = describe_all(&children, &name, &restarts).await;
             let _ = reply.send(ActorView {
                 kind: "call",
                 name,
@@ -159,6 +179,34 @@ impl CallActor {
                 children: views,
             });
         });
+    }
+
+    /// Brings back a failed child the call can live without for a moment.
+    async fn restart(
+        myself: &ActorRef<CallMsg>,
+        state: &mut CallState,
+        kind: &'static str,
+    ) -> Result<(), ActorProcessingErr> {
+        match kind {
+            "tts" => {
+                state.children.tts = state.respawn.tts(myself).await?;
+                let effects = state.conversation.abandon_playout();
+                Self::apply(myself, state, effects).await;
+            }
+            "agent" => {
+                state.children.agent = state.respawn.agent(myself).await?;
+                let effects = state.conversation.agent_lost(Instant::now());
+                Self::apply(myself, state, effects).await;
+            }
+            "stt" => {
+                let (stt, audio) = state.respawn.stt(myself).await?;
+                state.children.stt = stt;
+                state.children.media.cast(MediaMsg::CallerAudio(audio))?;
+            }
+            _ => {}
+        }
+        info!(call_id = %state.call_id, kind, "child restarted");
+        Ok(())
     }
 }
 
@@ -181,8 +229,21 @@ impl ractor::Actor for CallActor {
         let call_id = setup.call_id.clone();
         let me = Mailbox::new(myself.clone(), depth.clone());
         let (playout_tx, playout_rx) = mpsc::channel(PLAYOUT_QUEUE_FRAMES);
-        let tts_chars = Arc::new(AtomicU64::new(0));
-        let tts_provider = setup.tts.name();
+        let respawn = Respawn {
+            call_id: call_id.clone(),
+            me: me.clone(),
+            tts: setup.tts.clone(),
+            playout: playout_tx,
+            tts_chars: Arc::new(AtomicU64::new(0)),
+            brain: setup.speech.brain.clone(),
+            stt: setup.speech.stt.clone(),
+            stt_options: setup.speech.stt_options.clone(),
+            turns: setup.speech.turns,
+            restarts: HashMap::new(),
+        };
+        let (stt, caller_audio) = respawn.stt(&myself).await?;
+        let media_setup = setup.media;
+        let media_timeout = setup.limits.media_timeout;
         let media = spawn_child(
             "media",
             MediaActor,
@@ -190,15 +251,16 @@ impl ractor::Actor for CallActor {
             &call_id,
             |ctx| MediaArgs {
                 ctx,
-                setup: setup.media,
+                setup: media_setup,
                 playout: playout_rx,
-                caller_audio: None,
-                media_timeout: setup.limits.media_timeout,
+                caller_audio: Some(caller_audio),
+                media_timeout,
             },
             &myself,
         )
         .await?;
         let billing = setup.billing;
+        let stats = setup.stats.clone();
         let meter = spawn_child(
             "meter",
             MeterActor,
@@ -209,26 +271,13 @@ impl ractor::Actor for CallActor {
                 tenant_id: billing.tenant_id,
                 plan: billing.plan,
                 charger: billing.charger,
-                stats: setup.stats.clone(),
+                stats,
             },
             &myself,
         )
         .await?;
-        let chars = tts_chars.clone();
-        let tts = spawn_child(
-            "tts",
-            TtsActor,
-            &me,
-            &call_id,
-            |ctx| TtsArgs {
-                ctx,
-                provider: setup.tts,
-                playout: playout_tx,
-                chars,
-            },
-            &myself,
-        )
-        .await?;
+        let tts = respawn.tts(&myself).await?;
+        let agent = respawn.agent(&myself).await?;
         let dialog = spawn_child(
             "dialog",
             DialogActor,
@@ -259,13 +308,17 @@ impl ractor::Actor for CallActor {
             children: Children {
                 dialog,
                 media,
-                tts,
                 meter,
+                tts,
+                agent,
+                stt,
             },
-            tts_chars,
-            tts_provider,
+            conversation: Conversation::new(BargeInPolicy::default(), setup.speech.fallback),
+            tts_provider: setup.tts.name(),
+            respawn,
             stats: setup.stats,
             answered_at: None,
+            transfer_to: setup.speech.transfer_to,
             ending: false,
         })
     }
@@ -277,42 +330,90 @@ impl ractor::Actor for CallActor {
         state: &mut CallState,
     ) -> Result<(), ActorProcessingErr> {
         state.depth.taken();
-        let c = &state.children;
-        match msg {
-            CallMsg::Start => c.dialog.cast(DialogMsg::Start)?,
+        let effects = match msg {
+            CallMsg::Start => {
+                state.children.dialog.cast(DialogMsg::Start)?;
+                Vec::new()
+            }
             CallMsg::Sip(event) => {
-                let _ = c.dialog.cast(DialogMsg::Sip(event));
+                let _ = state.children.dialog.cast(DialogMsg::Sip(event));
+                Vec::new()
             }
             CallMsg::Confirmed => {
                 let now = SystemTime::now();
                 state.answered_at = Some(now);
                 state.stats.set_answered(crate::outcome::unix_ms(now));
                 state.events.answered(&state.call_id, now);
-                c.meter.cast(MeterMsg::Start)?;
-                c.media.cast(MediaMsg::Start)?;
-                c.tts.cast(TtsMsg::Speak(state.greeting.clone()))?;
+                state.children.meter.cast(MeterMsg::Start)?;
+                state.children.media.cast(MediaMsg::Start)?;
+                let greeting = state.greeting.clone();
+                state.conversation.greet(&greeting)
             }
-            CallMsg::Describe(reply) => Self::describe(&myself, state, reply),
-            CallMsg::Say(text) => c.tts.cast(TtsMsg::Speak(text))?,
+            CallMsg::Describe(reply) => {
+                Self::describe(&myself, state, reply);
+                Vec::new()
+            }
+            CallMsg::Say(text) => state.conversation.inject(&text, Instant::now()),
+            CallMsg::CallerSpeechStarted { at } => state
+                .conversation
+                .caller_speech_started(at.max(Instant::now())),
+            CallMsg::CallerSaid {
+                text,
+                speech_ended_at,
+                final_at,
+            } => state
+                .conversation
+                .caller_said(&text, speech_ended_at, final_at),
+            CallMsg::Dtmf(digit) => {
+                info!(call_id = %state.call_id, %digit, "DTMF from the caller");
+                state.conversation.caller_dtmf(digit, Instant::now())
+            }
+            CallMsg::AgentOutput { turn, output, at } => {
+                state.conversation.agent_output(turn, output, at)
+            }
+            CallMsg::AgentDone { turn, .. } => {
+                state.conversation.agent_done(turn, false, Instant::now())
+            }
+            CallMsg::AgentFailed { turn, error } => {
+                warn!(call_id = %state.call_id, turn, %error, "the agent failed: speaking the fallback");
+                metrics::counter!("agent_failures_total").increment(1);
+                state.conversation.agent_done(turn, true, Instant::now())
+            }
+            CallMsg::SpeechReady {
+                turn, at, synth_ms, ..
+            } => {
+                metrics::histogram!("tts_synthesis_ms").record(synth_ms as f64);
+                state.conversation.speech_ready(turn, at);
+                Vec::new()
+            }
+            CallMsg::SpeechFailed {
+                turn,
+                phrase,
+                error,
+            } => {
+                warn!(call_id = %state.call_id, %error, "the caller hears silence for this phrase");
+                state.conversation.speech_failed(turn, phrase)
+            }
+            CallMsg::Played(mark, at) => state.conversation.played(mark, at),
+            CallMsg::Restart(kind) => {
+                Self::restart(&myself, state, kind).await?;
+                Vec::new()
+            }
             CallMsg::DialogEnded { by, cause } => {
                 Self::finish(&myself, state, by, &cause, false).await;
+                Vec::new()
             }
             CallMsg::MediaTimeout => {
                 Self::finish(&myself, state, HangupBy::Switch, "media_timeout", true).await;
+                Vec::new()
             }
             CallMsg::Hangup { by, cause } => {
                 Self::finish(&myself, state, by, &cause, true).await;
+                Vec::new()
             }
-            CallMsg::Dtmf(digit) => {
-                info!(call_id = %state.call_id, %digit, "DTMF from the caller");
-                state.events.turn(
-                    &state.call_id,
-                    TranscriptEntry::dtmf(digit, SystemTime::now()),
-                );
-            }
-            CallMsg::SpeechFailed(err) => {
-                warn!(call_id = %state.call_id, %err, "the caller hears silence for this phrase");
-            }
+        };
+        if !state.ending {
+            Self::apply(&myself, state, effects).await;
         }
         Ok(())
     }
@@ -323,18 +424,36 @@ impl ractor::Actor for CallActor {
         event: SupervisionEvent,
         state: &mut CallState,
     ) -> Result<(), ActorProcessingErr> {
-        // Never the default (which stops on any child exit): a child's failure ends this call
-        // cleanly, with BYE and a call record; children stopping during the end are expected.
-        if let SupervisionEvent::ActorFailed(who, err) = event {
-            error!(call_id = %state.call_id, child = ?who.get_name(), %err, "call child failed");
-            let kind = who
-                .get_name()
-                .and_then(|n| n.rsplit('-').next().map(str::to_string))
-                .unwrap_or_default();
-            metrics::counter!("actor_failures_total", "kind" => kind).increment(1);
-            let bye = who.get_id() != state.children.dialog.actor().get_id();
-            Self::finish(&myself, state, HangupBy::Switch, "internal_error", bye).await;
+        // Never the default (which stops on any child exit): speech, agent and TTS failures are
+        // restarted with backoff; any other child failure ends this call cleanly, with BYE and
+        // a call record; children stopping during the end are expected.
+        let SupervisionEvent::ActorFailed(who, err) = event else {
+            return Ok(());
+        };
+        let kind = kind_of(who.get_name());
+        error!(call_id = %state.call_id, child = %kind, %err, "call child failed");
+        metrics::counter!("actor_failures_total", "kind" => kind.clone()).increment(1);
+        if state.ending {
+            return Ok(());
         }
+        let restartable = match kind.as_str() {
+            "tts" => Some("tts"),
+            "agent" => Some("agent"),
+            "stt" => Some("stt"),
+            _ => None,
+        };
+        if let Some(kind) = restartable {
+            let count = state.respawn.restarts.entry(kind).or_insert(0);
+            *count += 1;
+            if *count <= MAX_RESTARTS {
+                metrics::counter!("actor_restarts_total", "kind" => kind).increment(1);
+                let backoff = Duration::from_millis(50 * 2u64.pow(*count - 1));
+                myself.send_after(backoff, move || CallMsg::Restart(kind));
+                return Ok(());
+            }
+        }
+        let bye = who.get_id() != state.children.dialog.actor().get_id();
+        Self::finish(&myself, state, HangupBy::Switch, "internal_error", bye).await;
         Ok(())
     }
 
@@ -348,6 +467,8 @@ impl ractor::Actor for CallActor {
         c.media.actor().stop(None);
         c.tts.actor().stop(None);
         c.meter.actor().stop(None);
+        c.agent.actor().stop(None);
+        c.stt.actor().stop(None);
         Ok(())
     }
 }

@@ -1,9 +1,13 @@
 //! Messages a call actor takes: SIP events routed by Call-ID, reports from its children, and
 //! commands from the switch or the admin API.
 
+use std::time::Instant;
+
 use ractor::RpcReplyPort;
 
+use crate::agent::{BrainOutput, BrainUsage};
 use crate::describe::ActorView;
+use crate::media::PlayoutMark;
 use crate::outcome::HangupBy;
 use crate::sip_link::SipEvent;
 
@@ -32,12 +36,71 @@ pub enum CallMsg {
         /// Why.
         cause: String,
     },
+    /// A phrase's audio is ready (synthesized in `synth_ms`).
+    SpeechReady {
+        /// Agent turn.
+        turn: u64,
+        /// Phrase within it.
+        phrase: u32,
+        /// When.
+        at: Instant,
+        /// Synthesis time.
+        synth_ms: u64,
+    },
     /// Text-to-speech failed for a phrase.
-    SpeechFailed(String),
+    SpeechFailed {
+        /// Agent turn.
+        turn: u64,
+        /// Phrase within it.
+        phrase: u32,
+        /// What went wrong.
+        error: String,
+    },
+    /// The caller started speaking (`at`: start of the first voiced frame).
+    CallerSpeechStarted {
+        /// When.
+        at: Instant,
+    },
+    /// What the caller said in a finished turn.
+    CallerSaid {
+        /// The recognizer's final text.
+        text: String,
+        /// When the caller stopped speaking.
+        speech_ended_at: Instant,
+        /// When the final arrived.
+        final_at: Instant,
+    },
+    /// A phrase or tool call of the agent for turn `turn`.
+    AgentOutput {
+        /// Agent turn.
+        turn: u64,
+        /// What the brain produced.
+        output: BrainOutput,
+        /// When.
+        at: Instant,
+    },
+    /// The agent finished turn `turn`.
+    AgentDone {
+        /// Agent turn.
+        turn: u64,
+        /// What the brain used.
+        usage: BrainUsage,
+    },
+    /// The agent could not answer turn `turn` (the caller hears the fallback).
+    AgentFailed {
+        /// Agent turn.
+        turn: u64,
+        /// Why.
+        error: String,
+    },
+    /// Re-spawn the child of this kind (after a failure and its backoff).
+    Restart(&'static str),
     /// The live view of the call's actor tree.
     Describe(RpcReplyPort<ActorView>),
     /// Speak this line now (operator injection).
     Say(String),
     /// The caller pressed a key (RFC 4733 or SIP INFO).
     Dtmf(char),
+    /// A playout mark went out at the given instant.
+    Played(PlayoutMark, Instant),
 }

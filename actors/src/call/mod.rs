@@ -3,10 +3,12 @@
 
 mod actor;
 mod child;
+mod children;
+mod conversation;
 mod messages;
 mod setup;
 
 pub use actor::{CallActor, CallArgs, CallState};
 pub use child::ChildContext;
 pub use messages::CallMsg;
-pub use setup::{BillingSetup, CallLimits, CallSetup, MediaSetup};
+pub use setup::{BillingSetup, CallLimits, CallSetup, MediaSetup, SpeechSetup};

@@ -11,12 +11,15 @@ use sip::dialog::UasDialog;
 use sip::endpoint::TxId;
 use sip::message::Request;
 
+use crate::agent::Brain;
 use crate::meter::{Charger, MeterPlan};
 use crate::outcome::CallEvents;
+use crate::providers::stt::{SttOptions, SttProvider};
 use crate::providers::tts::TtsProvider;
 use crate::registry::LiveStats;
 use crate::sip_link::SipLink;
 use crate::spec::AgentSpec;
+use crate::vad::TurnConfig;
 
 /// The media half of a call.
 #[derive(Debug)]
@@ -48,6 +51,22 @@ pub struct CallLimits {
     pub max_duration: Duration,
     /// How long without inbound RTP before the call ends.
     pub media_timeout: Duration,
+}
+
+/// How the call listens, thinks and answers.
+pub struct SpeechSetup {
+    /// The agent's brain.
+    pub brain: Arc<dyn Brain>,
+    /// Speech-to-text.
+    pub stt: Arc<dyn SttProvider>,
+    /// What the recognizer listens for (the brain's vocabulary for scripted agents).
+    pub stt_options: SttOptions,
+    /// Turn detection.
+    pub turns: TurnConfig,
+    /// Said when the agent cannot answer.
+    pub fallback: String,
+    /// Where transfers go when a rule names no target.
+    pub transfer_to: Option<String>,
 }
 
 /// Who pays for the call, and how.
@@ -96,6 +115,8 @@ pub struct CallSetup {
     pub limits: CallLimits,
     /// Billing.
     pub billing: BillingSetup,
+    /// Listening and answering.
+    pub speech: SpeechSetup,
 }
 
 impl std::fmt::Debug for CallSetup {

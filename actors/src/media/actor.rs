@@ -10,6 +10,7 @@ use tracing::warn;
 
 use super::PcmFrame;
 use super::io_loop::{self, Control, MediaIo};
+use super::playout::Playout;
 use super::recorder::Recorder;
 use super::report::MediaReport;
 use crate::call::{ChildContext, MediaSetup};
@@ -23,6 +24,8 @@ pub enum MediaMsg {
     Start,
     /// Drop queued playout (barge-in).
     Flush,
+    /// From now on, send the caller's frames here (a new speech-to-text actor).
+    CallerAudio(mpsc::Sender<PcmFrame>),
     /// The call is ending: close the recording and report.
     Finish(RpcReplyPort<MediaReport>),
     /// The live view of this actor.
@@ -37,7 +40,7 @@ pub struct MediaArgs {
     /// Socket, lease and negotiated codec.
     pub setup: MediaSetup,
     /// Frames to play.
-    pub playout: mpsc::Receiver<PcmFrame>,
+    pub playout: mpsc::Receiver<Playout>,
     /// Where the caller's continuous 20 ms frames go (speech-to-text), if anywhere.
     pub caller_audio: Option<mpsc::Sender<PcmFrame>>,
     /// How long without inbound RTP before the call ends.
@@ -143,6 +146,7 @@ impl Actor for MediaActor {
                 });
             }
             MediaMsg::Flush => state.control.send(Control::Flush)?,
+            MediaMsg::CallerAudio(tx) => state.control.send(Control::CallerAudio(tx))?,
             MediaMsg::Finish(reply) => {
                 let (tx, rx) = oneshot::channel();
                 state.control.send(Control::Finish(tx))?;

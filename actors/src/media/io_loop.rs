@@ -17,6 +17,7 @@ use tracing::{debug, warn};
 
 use super::PcmFrame;
 use super::inbound::{Datagram, Inbound};
+use super::playout::{Edge, Playout};
 use super::recorder::Recorder;
 use super::report::MediaReport;
 use crate::call::CallMsg;
@@ -31,6 +32,8 @@ pub(crate) enum Control {
     Flush,
     /// Report counters.
     Report(oneshot::Sender<MediaReport>),
+    /// Send the caller's frames to a new recognizer.
+    CallerAudio(mpsc::Sender<PcmFrame>),
     /// Finish the recording and report (the call is ending).
     Finish(oneshot::Sender<MediaReport>),
 }
@@ -44,7 +47,7 @@ pub(crate) struct MediaIo {
     pub(crate) codec: G711,
     pub(crate) telephone_event: Option<u8>,
     pub(crate) sender: RtpSender,
-    pub(crate) playout: mpsc::Receiver<PcmFrame>,
+    pub(crate) playout: mpsc::Receiver<Playout>,
     pub(crate) caller_audio: Option<mpsc::Sender<PcmFrame>>,
     pub(crate) recorder: Option<Recorder>,
     pub(crate) call: Mailbox<CallMsg>,
@@ -87,7 +90,18 @@ impl Loop {
         payload: &mut [u8; rtp::FRAME_SAMPLES],
     ) {
         let std_now = now.into_std();
-        let agent = self.io.playout.try_recv().ok();
+        let mut started = None;
+        let agent = loop {
+            match self.io.playout.try_recv() {
+                Ok(Playout::Frame(frame)) => break Some(frame),
+                Ok(Playout::Mark(mark)) if mark.edge == Edge::Start => started = Some(mark),
+                // The phrase's last frame went out on an earlier tick.
+                Ok(Playout::Mark(mark)) => {
+                    let _ = self.io.call.cast(CallMsg::Played(mark, std_now));
+                }
+                Err(_) => break None,
+            }
+        };
         let caller = *self.inbound.next_frame(std_now);
         if let Some(stt) = &self.io.caller_audio
             && stt.try_send(caller).is_err()
@@ -113,6 +127,12 @@ impl Loop {
                 let to = self.inbound.latched().unwrap_or(self.io.remote);
                 if self.io.socket.send_to(&tx_buf[..n], to).await.is_ok() {
                     self.inbound.stats.on_packet_out(n);
+                }
+                if let Some(mark) = started {
+                    let _ = self
+                        .io
+                        .call
+                        .cast(CallMsg::Played(mark, Instant::now().into_std()));
                 }
             }
             Err(err) => warn!(call_id = %self.io.call_id, %err, "RTP packet not built"),
@@ -244,6 +264,7 @@ pub(crate) async fn run(io: MediaIo, mut control: mpsc::UnboundedReceiver<Contro
                 Some(Control::Start) => {}
                 Some(Control::Flush) => while state.io.playout.try_recv().is_ok() {},
                 Some(Control::Report(reply)) => { let _ = reply.send(state.report()); }
+                Some(Control::CallerAudio(tx)) => state.io.caller_audio = Some(tx),
                 Some(Control::Finish(reply)) => {
                     if let Some(mut recorder) = state.io.recorder.take() {
                         tokio::task::spawn_blocking(move || recorder.finish());

@@ -9,15 +9,17 @@
 mod actor;
 mod inbound;
 mod io_loop;
+mod playout;
 mod recorder;
 mod report;
 
 pub use actor::{MediaActor, MediaArgs, MediaMsg};
+pub use playout::{Edge, Playout, PlayoutMark};
 pub use report::MediaReport;
 
 /// One 20 ms frame of 8 kHz mono audio.
 pub type PcmFrame = [i16; rtp::FRAME_SAMPLES];
 
-/// Frames the playout queue holds (2 s): enough to ride out a slow synthesis, small enough that a
+/// Items the playout queue holds (about 2 s of frames): enough to ride out a slow synthesis, small enough that a
 /// flush drops little.
 pub const PLAYOUT_QUEUE_FRAMES: usize = 100;

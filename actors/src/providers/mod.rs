@@ -5,4 +5,5 @@
 //! switch can answer calls on a machine with no network beyond its carriers. Cloud providers
 //! plug in behind the same traits.
 
+pub mod stt;
 pub mod tts;

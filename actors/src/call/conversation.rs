@@ -1,0 +1,432 @@
+//! The conversation of one call, as the call actor keeps it: which agent turn is in progress,
+//! which of its phrases have really gone out (playout marks), barge-in, the transcript turns and
+//! the per-turn latency. Pure bookkeeping: every input returns the effects the actor carries out.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::agent::{BrainOutput, CallerInput, ToolCall};
+use crate::media::{Edge, PlayoutMark};
+use crate::outcome::{Speaker, TranscriptEntry};
+use crate::tts_actor::Utterance;
+
+/// Words that do not make a turn (or an interruption) on their own.
+const FILLERS: &[&str] = &["uh", "um", "erm", "hmm", "mm", "mhm", "ah", "oh", "eh"];
+
+/// When caller speech interrupts the agent.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BargeInPolicy {
+    /// Speech in the first part of a reply does not interrupt it (echo, overlap).
+    pub(crate) ignore_first: Duration,
+}
+
+impl Default for BargeInPolicy {
+    fn default() -> Self {
+        BargeInPolicy {
+            ignore_first: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What the call actor must do.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Effect {
+    /// Speak a phrase.
+    Speak(Utterance),
+    /// Ask the agent to answer.
+    Ask { turn: u64, input: CallerInput },
+    /// Barge-in: flush queued playout, cancel synthesis and the agent's answer.
+    Interrupt,
+    /// Write a transcript turn.
+    Record(TranscriptEntry),
+    /// Tell the agent what it actually said.
+    Said(String),
+    /// Export a turn's latency (milliseconds by stage).
+    Latency(TurnLatency),
+    /// Hang up (after the goodbye was played).
+    Hangup,
+    /// Transfer the call.
+    Transfer(Option<String>),
+}
+
+/// Per-turn latency: caller stopped speaking → recognizer's final → agent's first output →
+/// first synthesized audio → first RTP packet of the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub(crate) struct TurnLatency {
+    pub(crate) stt_ms: Option<u64>,
+    pub(crate) agent_ms: Option<u64>,
+    pub(crate) tts_ms: Option<u64>,
+    pub(crate) playout_ms: Option<u64>,
+    pub(crate) total_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Timing {
+    speech_ended: Option<Instant>,
+    stt_final: Option<Instant>,
+    agent_first: Option<Instant>,
+    tts_first: Option<Instant>,
+    rtp_first: Option<Instant>,
+}
+
+fn ms(from: Option<Instant>, to: Option<Instant>) -> Option<u64> {
+    Some(to?.saturating_duration_since(from?).as_millis() as u64)
+}
+
+impl Timing {
+    fn latency(&self) -> TurnLatency {
+        TurnLatency {
+            stt_ms: ms(self.speech_ended, self.stt_final),
+            agent_ms: ms(self.stt_final, self.agent_first),
+            tts_ms: ms(self.agent_first, self.tts_first),
+            playout_ms: ms(self.tts_first, self.rtp_first),
+            total_ms: ms(self.speech_ended, self.rtp_first),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Phrase {
+    text: String,
+    started: bool,
+    ended: bool,
+}
+
+#[derive(Debug)]
+struct AgentTurn {
+    id: u64,
+    phrases: Vec<Phrase>,
+    brain_done: bool,
+    tool: Option<ToolCall>,
+    timing: Timing,
+    playing_since: Option<Instant>,
+}
+
+impl AgentTurn {
+    fn new(id: u64, timing: Timing) -> AgentTurn {
+        AgentTurn {
+            id,
+            phrases: Vec::new(),
+            brain_done: false,
+            tool: None,
+            timing,
+            playing_since: None,
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.brain_done && self.phrases.iter().all(|p| p.ended)
+    }
+
+    fn playing(&self) -> bool {
+        self.playing_since.is_some() && !self.phrases.iter().all(|p| p.ended)
+    }
+}
+
+/// The conversation of one call.
+#[derive(Debug, Default)]
+pub(crate) struct Conversation {
+    policy: BargeInPolicy,
+    next_turn: u64,
+    turn: Option<AgentTurn>,
+    fallback: String,
+}
+
+impl Conversation {
+    pub(crate) fn new(policy: BargeInPolicy, fallback: String) -> Conversation {
+        Conversation {
+            policy,
+            next_turn: 0,
+            turn: None,
+            fallback,
+        }
+    }
+
+    fn new_turn(&mut self, timing: Timing) -> u64 {
+        let id = self.next_turn;
+        self.next_turn += 1;
+        self.turn = Some(AgentTurn::new(id, timing));
+        id
+    }
+
+    /// The call was answered: the greeting is turn 0.
+    pub(crate) fn greet(&mut self, text: &str) -> Vec<Effect> {
+        self.new_turn(Timing::default());
+        let mut effects = Vec::new();
+        self.say(text.to_string(), Instant::now(), &mut effects);
+        if let Some(turn) = &mut self.turn {
+            turn.brain_done = true;
+        }
+        effects
+    }
+
+    fn say(&mut self, text: String, at: Instant, effects: &mut Vec<Effect>) {
+        let Some(turn) = &mut self.turn else { return };
+        turn.timing.agent_first.get_or_insert(at);
+        let phrase = turn.phrases.len() as u32;
+        turn.phrases.push(Phrase {
+            text: text.clone(),
+            started: false,
+            ended: false,
+        });
+        effects.push(Effect::Speak(Utterance {
+            turn: turn.id,
+            phrase,
+            text,
+        }));
+    }
+
+    /// The recognizer's final for a caller turn.
+    pub(crate) fn caller_said(
+        &mut self,
+        text: &str,
+        speech_ended: Instant,
+        final_at: Instant,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        if words
+            .iter()
+            .all(|w| FILLERS.contains(&w.to_lowercase().as_str()))
+        {
+            return effects;
+        }
+        if self.turn.is_some() {
+            self.interrupt(final_at, &mut effects);
+        }
+        effects.push(Effect::Record(caller_turn(text.to_string(), None)));
+        let timing = Timing {
+            speech_ended: Some(speech_ended),
+            stt_final: Some(final_at),
+            ..Timing::default()
+        };
+        let turn = self.new_turn(timing);
+        effects.push(Effect::Ask {
+            turn,
+            input: CallerInput::Speech(text.to_string()),
+        });
+        effects
+    }
+
+    /// A key press.
+    pub(crate) fn caller_dtmf(&mut self, digit: char, at: Instant) -> Vec<Effect> {
+        let mut effects = vec![Effect::Record(caller_turn(String::new(), Some(digit)))];
+        if self.turn.is_some() {
+            self.interrupt(at, &mut effects);
+        }
+        let timing = Timing {
+            speech_ended: Some(at),
+            stt_final: Some(at),
+            ..Timing::default()
+        };
+        let turn = self.new_turn(timing);
+        effects.push(Effect::Ask {
+            turn,
+            input: CallerInput::Dtmf(digit),
+        });
+        effects
+    }
+
+    /// The caller started speaking: barge-in when the agent has been talking long enough.
+    pub(crate) fn caller_speech_started(&mut self, now: Instant) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let barge = self.turn.as_ref().is_some_and(|t| {
+            t.playing()
+                && t.playing_since.is_some_and(|since| {
+                    now.saturating_duration_since(since) >= self.policy.ignore_first
+                })
+        });
+        if barge {
+            self.interrupt(now, &mut effects);
+        }
+        effects
+    }
+
+    /// Ends the agent's turn now: flush, and record what it got to say.
+    fn interrupt(&mut self, _now: Instant, effects: &mut Vec<Effect>) {
+        let Some(turn) = self.turn.take() else { return };
+        let cut_short = !turn.phrases.iter().all(|p| p.ended) || !turn.brain_done;
+        effects.push(Effect::Interrupt);
+        let said: Vec<&str> = turn
+            .phrases
+            .iter()
+            .filter(|p| p.started)
+            .map(|p| p.text.as_str())
+            .collect();
+        if !said.is_empty() {
+            let text = said.join(" ");
+            effects.push(Effect::Said(text.clone()));
+            effects.push(Effect::Record(agent_turn(text, cut_short, &turn.timing)));
+        }
+    }
+
+    /// A phrase or tool call from the agent for turn `turn`.
+    pub(crate) fn agent_output(
+        &mut self,
+        turn: u64,
+        output: BrainOutput,
+        at: Instant,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if self.turn.as_ref().is_none_or(|t| t.id != turn) {
+            return effects;
+        }
+        match output {
+            BrainOutput::Say(text) => self.say(text, at, &mut effects),
+            BrainOutput::Tool(tool) => {
+                if let Some(t) = &mut self.turn {
+                    t.tool = Some(tool);
+                }
+            }
+        }
+        effects
+    }
+
+    /// The agent finished turn `turn` (or failed: then the fallback phrase is spoken).
+    pub(crate) fn agent_done(&mut self, turn: u64, failed: bool, at: Instant) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let Some(current) = &mut self.turn else {
+            return effects;
+        };
+        if current.id != turn {
+            return effects;
+        }
+        if failed && current.phrases.is_empty() {
+            let fallback = self.fallback.clone();
+            self.say(fallback, at, &mut effects);
+        }
+        if let Some(t) = &mut self.turn {
+            t.brain_done = true;
+        }
+        self.complete_if_done(&mut effects);
+        effects
+    }
+
+    /// An operator's line: spoken now as an agent turn of its own (cutting short what was
+    /// playing).
+    pub(crate) fn inject(&mut self, text: &str, now: Instant) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if self.turn.is_some() {
+            self.interrupt(now, &mut effects);
+        }
+        self.new_turn(Timing::default());
+        self.say(text.to_string(), now, &mut effects);
+        if let Some(t) = &mut self.turn {
+            t.brain_done = true;
+        }
+        effects
+    }
+
+    /// The TTS actor died: phrases not yet played will never be; the turn goes on without them.
+    pub(crate) fn abandon_playout(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if let Some(t) = &mut self.turn {
+            for p in &mut t.phrases {
+                p.ended = true;
+            }
+        }
+        self.complete_if_done(&mut effects);
+        effects
+    }
+
+    /// The agent actor died mid-answer: the caller hears the fallback phrase.
+    pub(crate) fn agent_lost(&mut self, now: Instant) -> Vec<Effect> {
+        match self.turn.as_ref() {
+            Some(t) if !t.brain_done => {
+                let id = t.id;
+                self.agent_done(id, true, now)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A phrase's audio is ready.
+    pub(crate) fn speech_ready(&mut self, turn: u64, at: Instant) {
+        if let Some(t) = self.turn.as_mut().filter(|t| t.id == turn) {
+            t.timing.tts_first.get_or_insert(at);
+        }
+    }
+
+    /// A phrase could not be synthesized: it counts as played (silently).
+    pub(crate) fn speech_failed(&mut self, turn: u64, phrase: u32) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if let Some(p) = self
+            .turn
+            .as_mut()
+            .filter(|t| t.id == turn)
+            .and_then(|t| t.phrases.get_mut(phrase as usize))
+        {
+            p.ended = true;
+        }
+        self.complete_if_done(&mut effects);
+        effects
+    }
+
+    /// A playout mark went out.
+    pub(crate) fn played(&mut self, mark: PlayoutMark, at: Instant) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let Some(turn) = self.turn.as_mut().filter(|t| t.id == mark.turn) else {
+            return effects;
+        };
+        if let Some(p) = turn.phrases.get_mut(mark.phrase as usize) {
+            match mark.edge {
+                Edge::Start => {
+                    p.started = true;
+                    turn.playing_since.get_or_insert(at);
+                    turn.timing.rtp_first.get_or_insert(at);
+                }
+                Edge::End => p.ended = true,
+            }
+        }
+        self.complete_if_done(&mut effects);
+        effects
+    }
+
+    fn complete_if_done(&mut self, effects: &mut Vec<Effect>) {
+        if !self.turn.as_ref().is_some_and(AgentTurn::finished) {
+            return;
+        }
+        let Some(turn) = self.turn.take() else { return };
+        let text: Vec<&str> = turn.phrases.iter().map(|p| p.text.as_str()).collect();
+        let text = text.join(" ");
+        if !text.is_empty() {
+            effects.push(Effect::Said(text.clone()));
+            effects.push(Effect::Record(agent_turn(text, false, &turn.timing)));
+        }
+        if turn.timing.speech_ended.is_some() {
+            effects.push(Effect::Latency(turn.timing.latency()));
+        }
+        match turn.tool {
+            Some(ToolCall::Hangup) => effects.push(Effect::Hangup),
+            Some(ToolCall::Transfer { to }) => effects.push(Effect::Transfer(to)),
+            Some(ToolCall::CollectDigits { .. }) | None => {}
+        }
+    }
+}
+
+fn caller_turn(text: String, dtmf: Option<char>) -> TranscriptEntry {
+    TranscriptEntry {
+        speaker: Speaker::Caller,
+        text,
+        dtmf: dtmf.map(|d| d.to_string()),
+        at: SystemTime::now(),
+        interrupted: false,
+        latency: None,
+    }
+}
+
+fn agent_turn(text: String, interrupted: bool, timing: &Timing) -> TranscriptEntry {
+    let latency = timing
+        .speech_ended
+        .map(|_| serde_json::to_value(timing.latency()).unwrap_or_default());
+    TranscriptEntry {
+        speaker: Speaker::Agent,
+        text,
+        dtmf: None,
+        at: SystemTime::now(),
+        interrupted,
+        latency,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,137 @@
+//! The conversation bookkeeping, turn by turn, in virtual time.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::media::PlayoutMark;
+
+fn mark(turn: u64, phrase: u32, edge: Edge) -> PlayoutMark {
+    PlayoutMark { turn, phrase, edge }
+}
+
+fn conversation() -> Conversation {
+    Conversation::new(BargeInPolicy::default(), "Sorry?".into())
+}
+
+fn records(effects: &[Effect]) -> Vec<&TranscriptEntry> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Record(t) => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn greeting_then_a_scripted_answer_with_latency() {
+    let t0 = Instant::now();
+    let ms = |n| t0 + Duration::from_millis(n);
+    let mut c = conversation();
+    let greet = c.greet("Hello");
+    assert!(matches!(&greet[..], [Effect::Speak(u)] if u.turn == 0 && u.text == "Hello"));
+    assert!(c.played(mark(0, 0, Edge::Start), ms(10)).is_empty());
+    let done = c.played(mark(0, 0, Edge::End), ms(2_000));
+    assert_eq!(records(&done)[0].text, "Hello");
+    assert!(
+        !done.iter().any(|e| matches!(e, Effect::Latency(_))),
+        "no caller turn before it"
+    );
+
+    let asked = c.caller_said("book an appointment", ms(5_000), ms(5_100));
+    assert_eq!(records(&asked)[0].speaker, Speaker::Caller);
+    let Some(Effect::Ask { turn, .. }) = asked.last() else {
+        panic!("{asked:?}")
+    };
+    let turn = *turn;
+    let spoken = c.agent_output(turn, BrainOutput::Say("Sure.".into()), ms(5_101));
+    assert!(matches!(&spoken[..], [Effect::Speak(u)] if u.turn == turn));
+    assert!(c.agent_done(turn, false, ms(5_101)).is_empty());
+    c.speech_ready(turn, ms(5_120));
+    c.played(mark(turn, 0, Edge::Start), ms(5_135));
+    let end = c.played(mark(turn, 0, Edge::End), ms(6_000));
+    let latency = end.iter().find_map(|e| match e {
+        Effect::Latency(l) => Some(*l),
+        _ => None,
+    });
+    assert_eq!(
+        latency,
+        Some(TurnLatency {
+            stt_ms: Some(100),
+            agent_ms: Some(1),
+            tts_ms: Some(19),
+            playout_ms: Some(15),
+            total_ms: Some(135),
+        })
+    );
+    assert!(records(&end)[0].latency.is_some());
+}
+
+#[test]
+fn barge_in_only_after_the_first_half_second_and_records_what_was_said() {
+    let t0 = Instant::now();
+    let ms = |n| t0 + Duration::from_millis(n);
+    let mut c = conversation();
+    c.greet("Hello, you have reached the clinic.");
+    c.played(mark(0, 0, Edge::Start), ms(0));
+    assert!(
+        c.caller_speech_started(ms(300)).is_empty(),
+        "too early: echo or overlap"
+    );
+    let cut = c.caller_speech_started(ms(800));
+    assert_eq!(cut[0], Effect::Interrupt);
+    let said = records(&cut);
+    assert!(said[0].interrupted);
+    assert_eq!(said[0].text, "Hello, you have reached the clinic.");
+    // Late marks of the flushed turn change nothing.
+    assert!(c.played(mark(0, 0, Edge::End), ms(900)).is_empty());
+}
+
+#[test]
+fn hangup_comes_after_the_goodbye_is_played() {
+    let t0 = Instant::now();
+    let mut c = conversation();
+    let asked = c.caller_said("goodbye", t0, t0);
+    let Some(Effect::Ask { turn, .. }) = asked.last() else {
+        panic!()
+    };
+    let turn = *turn;
+    c.agent_output(turn, BrainOutput::Say("Goodbye!".into()), t0);
+    c.agent_output(turn, BrainOutput::Tool(ToolCall::Hangup), t0);
+    assert!(
+        c.agent_done(turn, false, t0).is_empty(),
+        "not before the goodbye is out"
+    );
+    c.played(mark(turn, 0, Edge::Start), t0);
+    let end = c.played(mark(turn, 0, Edge::End), t0 + Duration::from_secs(1));
+    assert_eq!(end.last(), Some(&Effect::Hangup));
+}
+
+#[test]
+fn fillers_are_not_turns_and_failures_get_the_fallback() {
+    let t0 = Instant::now();
+    let mut c = conversation();
+    assert!(c.caller_said("um uh", t0, t0).is_empty());
+    assert!(c.caller_said("", t0, t0).is_empty());
+    let asked = c.caller_said("what are your hours", t0, t0);
+    let Some(Effect::Ask { turn, .. }) = asked.last() else {
+        panic!()
+    };
+    let failed = c.agent_done(*turn, true, t0);
+    assert!(matches!(&failed[..], [Effect::Speak(u)] if u.text == "Sorry?"));
+}
+
+#[test]
+fn dtmf_is_a_caller_turn() {
+    let t0 = Instant::now();
+    let mut c = conversation();
+    let effects = c.caller_dtmf('1', t0);
+    assert_eq!(records(&effects)[0].dtmf.as_deref(), Some("1"));
+    assert!(matches!(
+        effects.last(),
+        Some(Effect::Ask {
+            input: CallerInput::Dtmf('1'),
+            ..
+        })
+    ));
+}

@@ -1,0 +1,412 @@
+//! The decoder pool: a few OS threads, each owning one pocketsphinx decoder, serving the
+//! sessions of every call in turn.
+//!
+//! A decoder is not shareable and decoding is CPU-bound, so the pool has a fixed number of
+//! workers (default 2) and a FIFO of sessions that have work. A session is in that queue, or
+//! held by a worker, at most once (`Inbox::scheduled`), which keeps its events in order.
+//! Sessions queue audio in their `Inbox` without waiting for a decoder; how a worker serves a
+//! session depends on its mode:
+//! - **keyword grammar** (`Mode::Whole`): the worker moves the queued audio into the session's
+//!   utterance buffer, decodes a finished utterance in one pass (tens of milliseconds), and,
+//!   when enough new audio has come and nobody else waits, decodes the buffer so far for a
+//!   partial. A decoder is busy only while it decodes;
+//! - **open vocabulary** (`Mode::Live`): the worker keeps the session from its first frame to
+//!   its `End`, feeding audio as it arrives, so the final is ready moments after the end of
+//!   turn (the language-model search runs at about a quarter of real time). While it waits
+//!   for audio that decoder serves nobody else: with N decoders, N callers can be heard at once
+//!   and the others' audio waits in their inboxes.
+
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::mpsc;
+
+use super::decoder::{Decoder, ModelPaths};
+use super::upsample::Upsampler2x;
+use super::{SttError, SttEvent};
+
+/// How a session is decoded.
+#[derive(Debug, Clone)]
+pub(crate) enum Mode {
+    /// Open vocabulary, decoded live.
+    Live,
+    /// A keyword grammar (its JSGF text), each utterance decoded whole.
+    Whole { jsgf: Arc<str> },
+}
+
+/// Queued input of a session.
+#[derive(Debug)]
+pub(crate) enum Cmd {
+    /// 8 kHz samples (consecutive frames coalesce into one).
+    Audio(Vec<i16>),
+    /// End of the current utterance.
+    End,
+}
+
+/// What a session and the workers share, guarded by `Shared::inbox`.
+#[derive(Debug, Default)]
+pub(crate) struct Inbox {
+    pub(crate) cmds: VecDeque<Cmd>,
+    /// Samples queued in `cmds`, for the backlog limit.
+    pub(crate) backlog: usize,
+    /// In the pool's queue or held by a worker.
+    pub(crate) scheduled: bool,
+    /// The session was dropped: discard its work.
+    pub(crate) closed: bool,
+}
+
+/// The worker-side state of a session, touched only by the worker holding it.
+struct Work {
+    /// Whole mode: the utterance so far, at 8 kHz.
+    utterance: Vec<i16>,
+    /// Whole mode: `utterance.len()` at the last partial.
+    partial_mark: usize,
+    /// The last partial sent, to skip repeats.
+    last_partial: String,
+}
+
+/// One session as the pool sees it.
+pub(crate) struct Shared {
+    pub(crate) mode: Mode,
+    pub(crate) inbox: Mutex<Inbox>,
+    /// Signalled on every change to `inbox` (a live worker waits on it).
+    pub(crate) wake: Condvar,
+    events: mpsc::UnboundedSender<SttEvent>,
+    /// 8 kHz samples between partial hypotheses.
+    partial_samples: usize,
+    /// Dither seed, fixed per session so its recognition is reproducible.
+    seed: u32,
+    work: Mutex<Work>,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        mode: Mode,
+        events: mpsc::UnboundedSender<SttEvent>,
+        partial_samples: usize,
+        seed: u32,
+    ) -> Self {
+        Self {
+            mode,
+            inbox: Mutex::new(Inbox::default()),
+            wake: Condvar::new(),
+            events,
+            partial_samples,
+            seed,
+            work: Mutex::new(Work {
+                utterance: Vec::new(),
+                partial_mark: 0,
+                last_partial: String::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn lock_inbox(&self) -> MutexGuard<'_, Inbox> {
+        lock(&self.inbox)
+    }
+
+    fn emit(&self, event: SttEvent) {
+        // The session (and its receiver) may be gone: nothing to tell.
+        let _ = self.events.send(event);
+    }
+
+    fn emit_final(&self, result: Result<String, SttError>, samples: usize) {
+        self.emit(match result {
+            Ok(text) => SttEvent::Final {
+                text,
+                confidence: None,
+                audio_ms: u32::try_from(samples / 8).unwrap_or(u32::MAX),
+            },
+            Err(error) => SttEvent::Failed { error },
+        });
+    }
+
+    /// Sends a partial unless it is empty or repeats the last one.
+    fn emit_partial(&self, work: &mut Work, text: String) {
+        if !text.is_empty() && text != work.last_partial {
+            work.last_partial.clone_from(&text);
+            self.emit(SttEvent::Partial { text });
+        }
+    }
+
+    /// Takes the next command, waiting for one; `None` once the session is closed.
+    fn next_cmd(&self) -> Option<Cmd> {
+        let mut inbox = self.lock_inbox();
+        loop {
+            if inbox.closed {
+                return None;
+            }
+            if let Some(cmd) = inbox.cmds.pop_front() {
+                if let Cmd::Audio(samples) = &cmd {
+                    inbox.backlog -= samples.len();
+                }
+                return Some(cmd);
+            }
+            inbox = self
+                .wake
+                .wait(inbox)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// Locks, ignoring poisoning: every update under these locks is a single step.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The run queue shared by the workers.
+#[derive(Default)]
+struct Core {
+    ready: Mutex<Ready>,
+    available: Condvar,
+}
+
+#[derive(Default)]
+struct Ready {
+    queue: VecDeque<Arc<Shared>>,
+    shutdown: bool,
+    workers: usize,
+}
+
+/// The decoder threads. Dropping it lets the workers finish their current session and exit.
+pub(crate) struct Pool {
+    core: Arc<Core>,
+}
+
+impl Pool {
+    /// Starts `decoders` workers, loading their decoders one after another (the library's
+    /// logging set-up is process-global). Blocks until all are loaded.
+    pub(crate) fn start(model: &ModelPaths, decoders: usize) -> Result<Self, SttError> {
+        let pool = Pool {
+            core: Arc::new(Core::default()),
+        };
+        for index in 0..decoders {
+            let (ready, loaded) = std::sync::mpsc::sync_channel(1);
+            let core = Arc::clone(&pool.core);
+            let model = model.clone();
+            std::thread::Builder::new()
+                .name(format!("pocketsphinx-{index}"))
+                .spawn(move || match Decoder::new(&model) {
+                    Ok(decoder) => {
+                        let _ = ready.send(Ok(()));
+                        worker(&core, decoder, &model);
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                })
+                .map_err(|e| {
+                    SttError::Unavailable(format!("cannot start a decoder thread: {e}"))
+                })?;
+            loaded.recv().map_err(|_| {
+                SttError::Unavailable("decoder thread stopped while loading".to_owned())
+            })??;
+            lock(&pool.core.ready).workers += 1;
+        }
+        Ok(pool)
+    }
+
+    /// Queues `session` for the next free worker.
+    pub(crate) fn enqueue(&self, session: Arc<Shared>) {
+        lock(&self.core.ready).queue.push_back(session);
+        self.core.available.notify_one();
+    }
+
+    /// Sessions waiting for a worker.
+    pub(crate) fn waiting(&self) -> usize {
+        lock(&self.core.ready).queue.len()
+    }
+
+    /// Workers still running (fewer than started only after a decoder could not be reloaded).
+    pub(crate) fn workers(&self) -> usize {
+        lock(&self.core.ready).workers
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        lock(&self.core.ready).shutdown = true;
+        self.core.available.notify_all();
+    }
+}
+
+/// A worker's life: take a session, serve it, put it back or let it go.
+fn worker(core: &Core, mut decoder: Decoder, model: &ModelPaths) {
+    while let Some(session) = next_session(core) {
+        let served =
+            std::panic::catch_unwind(AssertUnwindSafe(|| serve(&mut decoder, &session, core)));
+        if served.is_err() {
+            tracing::error!("speech decoder panicked; reloading it");
+            session.emit(SttEvent::Failed {
+                error: SttError::Decode("the decoder failed; utterance lost".to_owned()),
+            });
+            let mut inbox = session.lock_inbox();
+            inbox.cmds.clear();
+            inbox.backlog = 0;
+            inbox.scheduled = false;
+            drop(inbox);
+            match Decoder::new(model) {
+                Ok(fresh) => decoder = fresh,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot reload the speech decoder; worker stops");
+                    lock(&core.ready).workers -= 1;
+                    return;
+                }
+            }
+            continue;
+        }
+        release(core, session);
+    }
+}
+
+/// The next session with work, or `None` when the pool shuts down and the queue is empty.
+fn next_session(core: &Core) -> Option<Arc<Shared>> {
+    let mut ready = lock(&core.ready);
+    loop {
+        if let Some(session) = ready.queue.pop_front() {
+            return Some(session);
+        }
+        if ready.shutdown {
+            ready.workers -= 1;
+            return None;
+        }
+        ready = core
+            .available
+            .wait(ready)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+/// After serving: requeue the session if it has more to do now, else mark it idle.
+fn release(core: &Core, session: Arc<Shared>) {
+    let mut inbox = session.lock_inbox();
+    let more = !inbox.closed
+        && match session.mode {
+            Mode::Live => !inbox.cmds.is_empty(),
+            Mode::Whole { .. } => inbox.cmds.iter().any(|c| matches!(c, Cmd::End)),
+        };
+    if more {
+        drop(inbox);
+        lock(&core.ready).queue.push_back(session);
+        core.available.notify_one();
+    } else {
+        inbox.scheduled = false;
+    }
+}
+
+fn serve(decoder: &mut Decoder, session: &Shared, core: &Core) {
+    match &session.mode {
+        Mode::Live => serve_live(decoder, session),
+        Mode::Whole { jsgf } => serve_whole(decoder, session, jsgf, core),
+    }
+}
+
+/// Keyword mode: collect queued audio, decode finished utterances, maybe a partial.
+fn serve_whole(decoder: &mut Decoder, session: &Shared, jsgf: &str, core: &Core) {
+    let cmds: Vec<Cmd> = {
+        let mut inbox = session.lock_inbox();
+        if inbox.closed {
+            return;
+        }
+        inbox.backlog = 0;
+        inbox.cmds.drain(..).collect()
+    };
+    let mut work = lock(&session.work);
+    for cmd in cmds {
+        match cmd {
+            Cmd::Audio(samples) => work.utterance.extend_from_slice(&samples),
+            Cmd::End => {
+                let result = decode_whole(decoder, jsgf, &work.utterance, session.seed);
+                session.emit_final(result, work.utterance.len());
+                work.utterance.clear();
+                work.partial_mark = 0;
+                work.last_partial.clear();
+            }
+        }
+    }
+    let fresh = work.utterance.len() - work.partial_mark;
+    let others_waiting = !lock(&core.ready).queue.is_empty();
+    if fresh >= session.partial_samples && !others_waiting {
+        work.partial_mark = work.utterance.len();
+        // A failed partial is not worth an event: the final will report the failure.
+        if let Ok(text) = decode_whole(decoder, jsgf, &work.utterance, session.seed) {
+            session.emit_partial(&mut work, text);
+        }
+    }
+}
+
+fn decode_whole(
+    decoder: &mut Decoder,
+    jsgf: &str,
+    audio: &[i16],
+    seed: u32,
+) -> Result<String, SttError> {
+    let mut wide = Vec::new();
+    Upsampler2x::new(seed).process(audio, &mut wide);
+    decoder.use_grammar(jsgf)?;
+    decoder.decode_whole(&wide)
+}
+
+/// Open-vocabulary mode: hold the decoder for one utterance, feeding audio as it comes.
+fn serve_live(decoder: &mut Decoder, session: &Shared) {
+    let mut upsampler = Upsampler2x::new(session.seed);
+    let mut wide = Vec::new();
+    let mut samples = 0usize;
+    let mut partial_mark = 0usize;
+    let mut started = false;
+    let mut failure: Option<SttError> = None;
+    while let Some(cmd) = session.next_cmd() {
+        match cmd {
+            Cmd::Audio(audio) => {
+                samples += audio.len();
+                if failure.is_some() {
+                    continue;
+                }
+                if !started {
+                    match decoder
+                        .use_language_model()
+                        .and_then(|()| decoder.start_live())
+                    {
+                        Ok(()) => started = true,
+                        Err(e) => {
+                            failure = Some(e);
+                            continue;
+                        }
+                    }
+                }
+                wide.clear();
+                upsampler.process(&audio, &mut wide);
+                if let Err(e) = decoder.feed(&wide) {
+                    failure = Some(e);
+                    continue;
+                }
+                if samples - partial_mark >= session.partial_samples {
+                    partial_mark = samples;
+                    let mut work = lock(&session.work);
+                    session.emit_partial(&mut work, decoder.hypothesis());
+                }
+            }
+            Cmd::End => {
+                let result = match (failure, started) {
+                    (Some(e), _) => {
+                        if started {
+                            let _ = decoder.finish_live();
+                        }
+                        Err(e)
+                    }
+                    (None, true) => decoder.finish_live(),
+                    (None, false) => Ok(String::new()),
+                };
+                session.emit_final(result, samples);
+                lock(&session.work).last_partial.clear();
+                return;
+            }
+        }
+    }
+    // Closed mid-utterance: end it so the decoder is ready for the next session.
+    if started {
+        let _ = decoder.finish_live();
+    }
+}

@@ -1,0 +1,50 @@
+//! The speech side of each call, from the agent's configuration: its brain, what the recognizer
+//! listens for, turn detection, and the fallback phrase.
+
+use std::sync::Arc;
+
+use actors::agent::{Brain, ScriptedBrain};
+use actors::call::SpeechSetup;
+use actors::providers::stt::{SttOptions, SttProvider};
+use actors::spec::{AgentSpec, Brain as BrainSpec};
+use actors::vad::TurnConfig;
+
+/// Said when a brain fails and it has no fallback of its own.
+const DEFAULT_FALLBACK: &str = "Sorry, I am having trouble right now. Could you say that again?";
+
+/// Why an agent cannot take calls on this switch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpeechSetupError {
+    /// The agent uses a language model and none is configured on this switch.
+    #[error("agent brain {0:?} is not available on this switch")]
+    BrainUnavailable(String),
+}
+
+/// Builds the speech setup of a call answered by `agent`.
+pub fn speech_setup(
+    agent: &AgentSpec,
+    stt: Arc<dyn SttProvider>,
+) -> Result<SpeechSetup, SpeechSetupError> {
+    match &agent.brain {
+        BrainSpec::Scripted { rules, fallback } => {
+            let brain = ScriptedBrain::new(rules.clone(), fallback.clone());
+            let options = SttOptions::keywords("en-US", brain.vocabulary());
+            let transfer_to = rules.iter().find_map(|r| r.to.clone());
+            Ok(SpeechSetup {
+                brain: Arc::new(brain) as Arc<dyn Brain>,
+                stt,
+                stt_options: options,
+                turns: TurnConfig::default(),
+                fallback: if fallback.trim().is_empty() {
+                    DEFAULT_FALLBACK.into()
+                } else {
+                    fallback.clone()
+                },
+                transfer_to,
+            })
+        }
+        BrainSpec::Llm { model, .. } => {
+            Err(SpeechSetupError::BrainUnavailable(format!("llm:{model}")))
+        }
+    }
+}

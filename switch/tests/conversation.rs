@@ -1,0 +1,93 @@
+//! The voice pipeline end to end: a SIPp caller hears the greeting, asks for an appointment in
+//! real (espeak-ng) speech, and the scripted agent answers; the stored transcript has the
+//! caller's words and both agent turns with the answer's latency.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{SwitchProcess, eventually};
+use loadtests::SippRun;
+use store::{CallState, Speaker};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spoken_request_gets_the_scripted_answer() {
+    let status = Command::new("bash")
+        .arg(repo().join("scripts/make-audio"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let audio = repo().join("loadtests/audio/caller_speech.ulaw");
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("uac_request.xml");
+    let text = std::fs::read_to_string(loadtests::scenario_file("uac_request.xml")).unwrap();
+    std::fs::write(
+        &scenario,
+        text.replace("@AUDIO@", &audio.display().to_string()),
+    )
+    .unwrap();
+
+    let switch = SwitchProcess::start(&[]);
+    let sip = switch.sip;
+    let report = tokio::task::spawn_blocking(move || {
+        SippRun::scenario(&scenario)
+            .target(sip)
+            .service("1000")
+            .call_duration(Duration::from_secs(14))
+            .timeout(Duration::from_secs(40))
+            .run()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(report.all_successful(1), "{report:?}");
+    let store = switch.store().await;
+    let ended = eventually(Duration::from_secs(10), || async {
+        let calls = store.list_calls(None, 5).await.unwrap();
+        calls.len() == 1 && calls[0].state == CallState::Ended
+    })
+    .await;
+    assert!(ended);
+    let call = store.list_calls(None, 5).await.unwrap().remove(0);
+    let turns = store.transcript(&call.id).await.unwrap();
+    let shown: Vec<String> = turns
+        .iter()
+        .map(|t| format!("{:?}: {} {:?}", t.speaker, t.text, t.latency))
+        .collect();
+    assert!(turns.len() >= 3, "{shown:#?}\n{}", switch.log());
+    assert_eq!(turns[0].speaker, Speaker::Agent);
+    assert!(
+        turns[0]
+            .text
+            .starts_with("Hello, you have reached the demo clinic"),
+        "{shown:#?}"
+    );
+    assert!(
+        !turns[0].interrupted,
+        "the greeting was heard to the end: {shown:#?}"
+    );
+    let caller = turns
+        .iter()
+        .find(|t| t.speaker == Speaker::Caller)
+        .expect("a caller turn");
+    assert!(
+        caller.text.contains("appointment") || caller.text.contains("book"),
+        "the recognizer heard the request: {shown:#?}"
+    );
+    let answer = turns
+        .iter()
+        .rev()
+        .find(|t| t.speaker == Speaker::Agent)
+        .unwrap();
+    assert!(answer.text.contains("book you in tomorrow"), "{shown:#?}");
+    let latency: serde_json::Value =
+        serde_json::from_str(answer.latency.as_deref().expect("latency stored")).unwrap();
+    assert!(latency["total_ms"].as_u64().is_some(), "{latency}");
+    println!("turn latency: {latency}");
+}
