@@ -68,10 +68,12 @@ fn cleanup(state: &mut SupervisorState, cell: &ActorCell, failure: Option<String
         return;
     };
     state.registry.remove(&call.sip_call_id);
-    let Some(err) = failure else { return };
+    // A call actor that ended without reporting (it failed, or was killed) still owes the caller
+    // a BYE and the operator a call record.
     if call.reported.swap(true, Ordering::SeqCst) {
         return;
     }
+    let err = failure.unwrap_or_else(|| "stopped without ending the call".to_string());
     error!(call_id = %call.call_id, %err, "call actor died: sending BYE and closing its record");
     let bye = {
         let mut dialog = call.dialog.lock().unwrap_or_else(|p| p.into_inner());
@@ -186,7 +188,7 @@ impl Actor for SwitchSupervisor {
         // Overrides ractor's default, which would stop the supervisor (and every call) when one
         // call ends.
         match event {
-            SupervisionEvent::ActorTerminated(cell, _, _) => cleanup(state, &cell, None),
+            SupervisionEvent::ActorTerminated(cell, _, reason) => cleanup(state, &cell, reason),
             SupervisionEvent::ActorFailed(cell, err) => {
                 cleanup(state, &cell, Some(err.to_string()))
             }
