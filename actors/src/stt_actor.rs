@@ -35,8 +35,9 @@ pub enum SttMsg {
 pub struct SttArgs {
     /// Call id, call actor and mailbox counter.
     pub ctx: ChildContext,
-    /// The recognizer.
-    pub provider: Arc<dyn SttProvider>,
+    /// The recognizer; `None` runs turn detection only (media-only load runs: barge-in and
+    /// turn events, no transcripts).
+    pub provider: Option<Arc<dyn SttProvider>>,
     /// What to listen for.
     pub options: SttOptions,
     /// Turn detection.
@@ -49,7 +50,7 @@ impl std::fmt::Debug for SttArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SttArgs")
             .field("call_id", &self.ctx.call_id)
-            .field("provider", &self.provider.name())
+            .field("provider", &self.provider.as_ref().map(|p| p.name()))
             .finish_non_exhaustive()
     }
 }
@@ -78,7 +79,7 @@ pub struct SttActor;
 struct Listener {
     call: Mailbox<CallMsg>,
     call_id: String,
-    session: Box<dyn SttSession>,
+    session: Option<Box<dyn SttSession>>,
     detector: TurnDetector,
     pre_roll: VecDeque<PcmFrame>,
     speech_ended: VecDeque<Instant>,
@@ -94,7 +95,9 @@ impl Listener {
         match report.event {
             Some(TurnEvent::SpeechStarted { at }) => {
                 for earlier in self.pre_roll.drain(..) {
-                    let _ = self.session.push(&earlier);
+                    if let Some(session) = &mut self.session {
+                        let _ = session.push(&earlier);
+                    }
                 }
                 let _ = self.call.cast(CallMsg::CallerSpeechStarted { at });
                 stats.speaking = true;
@@ -103,7 +106,9 @@ impl Listener {
             None => {}
         }
         if self.detector.is_speaking() || report.event.is_some() {
-            if self.session.push(&frame).is_err() {
+            if let Some(session) = &mut self.session
+                && session.push(&frame).is_err()
+            {
                 warn!(call_id = %self.call_id, "speech recognizer closed");
             }
         } else {
@@ -117,8 +122,10 @@ impl Listener {
 
     fn end_turn(&mut self, event: TurnEvent, stats: &mut Listening) {
         if let TurnEvent::SpeechEnded { at, .. } = event {
-            self.speech_ended.push_back(at);
-            let _ = self.session.finish_utterance();
+            if let Some(session) = &mut self.session {
+                self.speech_ended.push_back(at);
+                let _ = session.finish_utterance();
+            }
             stats.speaking = false;
             stats.turns += 1;
         }
@@ -148,9 +155,13 @@ impl Listener {
 }
 
 async fn listen(mut listener: Listener, mut audio: mpsc::Receiver<PcmFrame>) {
-    let Some(mut events) = listener.session.take_events() else {
-        return;
-    };
+    // Without a recognizer there are no events: a channel nobody sends on stays pending.
+    let (_silent, no_events) = mpsc::unbounded_channel();
+    let mut events = listener
+        .session
+        .as_mut()
+        .and_then(|s| s.take_events())
+        .unwrap_or(no_events);
     loop {
         let wake = listener.detector.poll_timeout();
         tokio::select! {
@@ -189,7 +200,10 @@ impl Actor for SttActor {
         _myself: ActorRef<SttMsg>,
         args: SttArgs,
     ) -> Result<SttState, ActorProcessingErr> {
-        let session = args.provider.start(args.options).await?;
+        let session = match &args.provider {
+            Some(provider) => Some(provider.start(args.options).await?),
+            None => None,
+        };
         let (view_tx, view) = watch::channel(Listening::default());
         let listener = Listener {
             call: args.ctx.call.clone(),
@@ -203,7 +217,7 @@ impl Actor for SttActor {
         let task = tokio::spawn(listen(listener, args.audio));
         Ok(SttState {
             ctx: args.ctx,
-            provider: args.provider.name(),
+            provider: args.provider.as_ref().map_or("none", |p| p.name()),
             task,
             view,
         })

@@ -36,6 +36,9 @@ pub(crate) struct AgentSpecDoc {
     /// Text-to-speech provider (default `{"provider": "local"}`).
     #[serde(default)]
     pub(crate) tts: ProviderDoc,
+    /// Record calls (stereo WAV: caller left, agent right). Default false.
+    #[serde(default)]
+    pub(crate) record: bool,
 }
 
 /// The agent's brain.
@@ -69,6 +72,9 @@ pub(crate) struct RuleDoc {
     /// `hangup` or `transfer` after speaking.
     #[serde(default)]
     pub(crate) action: Option<RuleActionDoc>,
+    /// Where a `transfer` goes (a number or SIP URI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) to: Option<String>,
 }
 
 /// An action after a scripted answer.
@@ -110,6 +116,7 @@ impl AgentSpecDoc {
             brain: parse_brain(raw.brain)?,
             stt: raw.stt,
             tts: raw.tts,
+            record: raw.record,
         };
         spec.validate()?;
         Ok(spec)
@@ -168,6 +175,8 @@ struct RawSpec {
     stt: ProviderDoc,
     #[serde(default)]
     tts: ProviderDoc,
+    #[serde(default)]
+    record: bool,
 }
 
 /// The fields of a scripted brain.

@@ -43,8 +43,8 @@ fn summary(call: &LiveCall) -> LiveCallSummary {
         .into(),
         started_at_ms: call.started_at_ms,
         answered_at_ms: answered,
-        // The call actor and its dialog, media, tts and meter children.
-        actors: 5,
+        // The call actor and its dialog, media, stt, agent, tts and meter children.
+        actors: 7,
         charged_micros: call.stats.charged_micros(),
         seconds_left: call
             .stats

@@ -20,11 +20,16 @@ pub enum SpeechSetupError {
     BrainUnavailable(String),
 }
 
-/// Builds the speech setup of a call answered by `agent`.
+/// Builds the speech setup of a call answered by `agent`. An agent whose `stt.provider` is
+/// `none` listens with turn detection only (media-only load runs: no recognition cost).
 pub fn speech_setup(
     agent: &AgentSpec,
     stt: Arc<dyn SttProvider>,
 ) -> Result<SpeechSetup, SpeechSetupError> {
+    let stt = match agent.stt.provider.as_str() {
+        "none" => None,
+        _ => Some(stt),
+    };
     match &agent.brain {
         BrainSpec::Scripted { rules, fallback } => {
             let brain = ScriptedBrain::new(rules.clone(), fallback.clone());

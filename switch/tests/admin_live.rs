@@ -111,7 +111,16 @@ async fn a_live_call_is_listed_steered_and_reported() {
     assert_eq!(code, 200, "{call}");
     let tree = &call["actors"];
     assert_eq!(tree["kind"], "call", "{call}");
-    assert!(count_actors(tree) >= 5, "{tree:#}");
+    assert!(count_actors(tree) >= 6, "{tree:#}");
+    let kinds: Vec<&str> = tree["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["kind"].as_str())
+        .collect();
+    for kind in ["dialog", "media", "stt", "agent", "tts", "meter"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
     for child in tree["children"].as_array().unwrap() {
         assert!(
             child["state"].is_string() && child["mailbox"].is_u64(),
@@ -166,4 +175,33 @@ async fn a_live_call_is_listed_steered_and_reported() {
     let event: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(event["data"]["id"], call_id.as_str(), "{event:#}");
     assert_eq!(event["data"]["hangup_by"], "api", "{event:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_agent_the_actors_understand_is_accepted_by_the_api() {
+    let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
+    let (_, tenants) = json(&switch, "GET", "/v1/tenants", None);
+    let tenant = tenants["items"][0]["id"].as_str().unwrap().to_string();
+    let mut spec = actors::spec::AgentSpec::demo();
+    spec.record = true;
+    spec.stt.provider = "none".into();
+    if let actors::spec::Brain::Scripted { rules, .. } = &mut spec.brain {
+        rules[2].to = Some("sip:frontdesk@127.0.0.1".into());
+    }
+    let mut body = serde_json::to_value(&spec).unwrap();
+    body["name"] = "Same shape".into();
+    let (code, created) = json(
+        &switch,
+        "POST",
+        &format!("/v1/tenants/{tenant}/agents"),
+        Some(&body.to_string()),
+    );
+    assert_eq!(code, 201, "{created}");
+    // And what the API stores reads back as the actors' type.
+    let mut stored = created.clone();
+    for key in ["id", "tenant_id", "name", "created_at"] {
+        stored.as_object_mut().unwrap().remove(key);
+    }
+    let back: actors::spec::AgentSpec = serde_json::from_value(stored).expect("the actors read it");
+    assert_eq!(back, spec);
 }

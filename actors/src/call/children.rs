@@ -49,7 +49,7 @@ pub(crate) struct Respawn {
     pub(crate) playout: mpsc::Sender<Playout>,
     pub(crate) tts_chars: Arc<std::sync::atomic::AtomicU64>,
     pub(crate) brain: Arc<dyn Brain>,
-    pub(crate) stt: Arc<dyn SttProvider>,
+    pub(crate) stt: Option<Arc<dyn SttProvider>>,
     pub(crate) stt_options: SttOptions,
     pub(crate) turns: TurnConfig,
     /// Restarts so far, by kind.

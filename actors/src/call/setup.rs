@@ -57,8 +57,8 @@ pub struct CallLimits {
 pub struct SpeechSetup {
     /// The agent's brain.
     pub brain: Arc<dyn Brain>,
-    /// Speech-to-text.
-    pub stt: Arc<dyn SttProvider>,
+    /// Speech-to-text; `None` for turn detection only (media-only load runs).
+    pub stt: Option<Arc<dyn SttProvider>>,
     /// What the recognizer listens for (the brain's vocabulary for scripted agents).
     pub stt_options: SttOptions,
     /// Turn detection.
