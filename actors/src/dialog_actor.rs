@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use sip::dialog::{DialogState, UasDialog};
+use sip::dialog::{DialogState, TransferProgress, UasDialog, read_transfer_notify};
 use sip::endpoint::TxId;
 use sip::message::{Method, Request, header_values};
 use tracing::{debug, info, warn};
@@ -33,6 +33,8 @@ pub enum DialogMsg {
     Hangup(RpcReplyPort<()>),
     /// The live view of this actor.
     Describe(RpcReplyPort<ActorView>),
+    /// Blind-transfer the caller to this target (a SIP URI).
+    Transfer(String),
 }
 
 /// Arguments of the dialog actor.
@@ -59,6 +61,7 @@ pub struct DialogArgs {
 pub struct DialogActorState {
     args: DialogArgs,
     answered: bool,
+    transferring: bool,
 }
 
 /// The dialog actor.
@@ -102,17 +105,56 @@ impl DialogActorState {
     }
 
     fn send_bye(&self) {
-        let (request, peer) = {
+        let (request, peer, sip_call_id) = {
             let mut dialog = self.lock();
             dialog.terminate();
-            (dialog.request(Method::Bye), dialog.peer)
+            (
+                dialog.request(Method::Bye),
+                dialog.peer,
+                dialog.call_id.clone(),
+            )
         };
-        let sip_call_id = self.lock().call_id.clone();
         self.args.sip.send(SipCommand::Request {
             sip_call_id,
             request,
             peer,
         });
+    }
+
+    /// Blind transfer (RFC 3515): REFER the caller to `target`; the NOTIFYs say how it went.
+    fn send_refer(&mut self, target: &str) {
+        let (request, peer, sip_call_id) = {
+            let mut dialog = self.lock();
+            (dialog.refer(target), dialog.peer, dialog.call_id.clone())
+        };
+        info!(call_id = %self.args.ctx.call_id, %target, "transferring the caller (REFER)");
+        self.transferring = true;
+        self.args.sip.send(SipCommand::Request {
+            sip_call_id,
+            request,
+            peer,
+        });
+    }
+
+    /// A NOTIFY about our REFER: on success the caller is with the target, and we leave.
+    fn on_notify(&mut self, tx: TxId, request: &Request) {
+        let progress = match read_transfer_notify(request) {
+            Ok(notify) => notify.progress(),
+            Err(_) => return self.respond(tx, request, 489, None),
+        };
+        self.respond(tx, request, 200, None);
+        match progress {
+            TransferProgress::Succeeded if self.transferring => {
+                self.transferring = false;
+                self.send_bye();
+                self.end(HangupBy::Agent, "transferred");
+            }
+            TransferProgress::Failed if self.transferring => {
+                self.transferring = false;
+                let _ = self.args.ctx.call.cast(CallMsg::TransferFailed);
+            }
+            _ => {}
+        }
     }
 
     fn end(&self, by: HangupBy, cause: &str) {
@@ -145,6 +187,9 @@ impl DialogActorState {
                 }
                 self.respond(tx, &request, 200, None);
             }
+            Method::Notify => self.on_notify(tx, &request),
+            // Transfers of our caller by the carrier are not taken: policy answer (RFC 3515).
+            Method::Refer => self.respond(tx, &request, 603, None),
             Method::Options | Method::Update => self.respond(tx, &request, 200, None),
             _ => self.respond(tx, &request, 501, None),
         }
@@ -164,6 +209,7 @@ impl Actor for DialogActor {
         Ok(DialogActorState {
             args,
             answered: false,
+            transferring: false,
         })
     }
 
@@ -225,7 +271,20 @@ impl Actor for DialogActor {
                     state.end(HangupBy::Switch, "ack_timeout");
                 }
             }
+            DialogMsg::Sip(SipEvent::Response {
+                method: Method::Refer,
+                status,
+            }) if status >= 300 => {
+                warn!(call_id = %state.args.ctx.call_id, status, "the carrier refused the transfer");
+                state.transferring = false;
+                let _ = state.args.ctx.call.cast(CallMsg::TransferFailed);
+            }
             DialogMsg::Sip(SipEvent::Timeout { .. } | SipEvent::Response { .. }) => {}
+            DialogMsg::Transfer(target) => {
+                if state.lock().state == DialogState::Confirmed && !state.transferring {
+                    state.send_refer(&target);
+                }
+            }
             DialogMsg::Hangup(reply) => {
                 let _ = reply.send(());
                 if state.lock().state == DialogState::Terminated {

@@ -2,7 +2,7 @@
 //! SIP events that task routes back to a call.
 
 use sip::endpoint::{Peer, TimeoutReason, TxId};
-use sip::message::{MessageKeys, Request, Response};
+use sip::message::{MessageKeys, Method, Request, Response};
 use tokio::sync::mpsc;
 
 /// A command for the SIP transport task.
@@ -67,6 +67,8 @@ pub enum SipEvent {
     Cancelled,
     /// A response to one of our requests.
     Response {
+        /// The method of the request it answers.
+        method: Method,
         /// Its status code.
         status: u16,
     },

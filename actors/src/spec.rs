@@ -36,13 +36,31 @@ pub enum Brain {
         /// Said when no rule matches.
         fallback: String,
     },
-    /// An OpenAI-compatible language model.
+    /// An OpenAI-compatible language model (chat completions with streaming and tool calls).
     Llm {
+        /// API flavour; `openai` (OpenAI, Azure OpenAI, vLLM, llama.cpp, Ollama).
+        #[serde(default = "openai")]
+        provider: String,
+        /// Base URL of the API, e.g. `https://api.openai.com`.
+        base_url: String,
         /// Model name.
         model: String,
+        /// Environment variable holding the API key (never stored).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api_key_env: Option<String>,
         /// System prompt.
-        prompt: String,
+        system_prompt: String,
+        /// Tools the model may call: `hangup`, `transfer`, `collect_digits`.
+        #[serde(default)]
+        tools: Vec<String>,
+        /// Said when the model fails or is too slow.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fallback: Option<String>,
     },
+}
+
+fn openai() -> String {
+    "openai".into()
 }
 
 /// A scripted rule: when the caller says any of `when`, say `say`, then maybe act.
@@ -111,11 +129,14 @@ impl AgentSpec {
                         "We are open from eight in the morning to six in the evening, Monday to Friday.",
                         None,
                     ),
-                    rule(
-                        &["human", "person", "operator"],
-                        "Let me put you through to a colleague.",
-                        Some(RuleAction::Transfer),
-                    ),
+                    ScriptRule {
+                        to: Some("sip:frontdesk@example.com".into()),
+                        ..rule(
+                            &["human", "person", "operator", "0"],
+                            "Let me put you through to a colleague.",
+                            Some(RuleAction::Transfer),
+                        )
+                    },
                     rule(
                         &["bye", "goodbye"],
                         "Thank you for calling. Goodbye!",

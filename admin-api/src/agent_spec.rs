@@ -52,13 +52,31 @@ pub(crate) enum BrainDoc {
         /// Said when no rule matches.
         fallback: String,
     },
-    /// An OpenAI-compatible language model.
+    /// An OpenAI-compatible language model (chat completions with streaming and tool calls).
     Llm {
+        /// API flavour; `openai` (OpenAI, Azure OpenAI, vLLM, llama.cpp, Ollama).
+        #[serde(default = "openai")]
+        provider: String,
+        /// Base URL of the API.
+        base_url: String,
         /// Model name.
         model: String,
+        /// Environment variable holding the API key (never stored).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api_key_env: Option<String>,
         /// System prompt.
-        prompt: String,
+        system_prompt: String,
+        /// Tools the model may call: `hangup`, `transfer`, `collect_digits`.
+        #[serde(default)]
+        tools: Vec<String>,
+        /// Said when the model fails or is too slow.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fallback: Option<String>,
     },
+}
+
+fn openai() -> String {
+    "openai".into()
 }
 
 /// When the caller says any of `when`, say `say`, then maybe act.
@@ -147,9 +165,33 @@ impl AgentSpecDoc {
                 }
                 text("brain.fallback", fallback)?;
             }
-            BrainDoc::Llm { model, prompt } => {
+            BrainDoc::Llm {
+                provider,
+                base_url,
+                model,
+                system_prompt,
+                tools,
+                ..
+            } => {
+                if provider != "openai" {
+                    return Err(ApiError::invalid("brain.provider", "expected \"openai\""));
+                }
+                if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                    return Err(ApiError::invalid(
+                        "brain.base_url",
+                        "expected an http:// or https:// URL",
+                    ));
+                }
                 text("brain.model", model)?;
-                text("brain.prompt", prompt)?;
+                text("brain.system_prompt", system_prompt)?;
+                for (i, tool) in tools.iter().enumerate() {
+                    if !["hangup", "transfer", "collect_digits"].contains(&tool.as_str()) {
+                        return Err(ApiError::invalid(
+                            format!("brain.tools[{i}]"),
+                            "expected hangup, transfer or collect_digits",
+                        ));
+                    }
+                }
             }
         }
         text("stt.provider", &self.stt.provider)?;
@@ -191,8 +233,17 @@ struct ScriptedFields {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LlmFields {
+    #[serde(default = "openai")]
+    provider: String,
+    base_url: String,
     model: String,
-    prompt: String,
+    #[serde(default)]
+    api_key_env: Option<String>,
+    system_prompt: String,
+    #[serde(default)]
+    tools: Vec<String>,
+    #[serde(default)]
+    fallback: Option<String>,
 }
 
 /// Parses `brain` by its `kind`.
@@ -222,8 +273,13 @@ fn parse_brain(brain: serde_json::Value) -> Result<BrainDoc, ApiError> {
         "llm" => {
             let f: LlmFields = from_value(fields, "brain")?;
             Ok(BrainDoc::Llm {
+                provider: f.provider,
+                base_url: f.base_url,
                 model: f.model,
-                prompt: f.prompt,
+                api_key_env: f.api_key_env,
+                system_prompt: f.system_prompt,
+                tools: f.tools,
+                fallback: f.fallback,
             })
         }
         other => Err(ApiError::invalid(
@@ -268,7 +324,8 @@ mod tests {
         let spec = AgentSpecDoc::parse(scripted()).expect("scripted");
         assert_eq!(spec.tts.provider, "local");
         let llm = json!({"greeting": "Hi", "answer_after_ms": 500,
-            "brain": {"kind": "llm", "model": "gpt-4o-mini", "prompt": "Be brief."},
+            "brain": {"kind": "llm", "base_url": "https://api.openai.com", "model": "gpt-4o-mini",
+                      "api_key_env": "OPENAI_API_KEY", "system_prompt": "Be brief.", "tools": ["hangup"]},
             "stt": {"provider": "local"}, "tts": {"provider": "local"}});
         AgentSpecDoc::parse(llm).expect("llm");
     }
@@ -298,9 +355,12 @@ mod tests {
         assert_eq!(field(v), "answer_after_ms");
         let v = json!({"greeting": "x", "brain": {"kind": "telepathy"}});
         assert_eq!(field(v), "brain.kind");
-        let v = json!({"greeting": "x", "brain": {"kind": "llm", "model": "m"}});
-        assert_eq!(field(v), "brain.prompt");
-        let v = json!({"brain": {"kind": "llm", "model": "m", "prompt": "p"}});
+        let v = json!({"greeting": "x", "brain": {"kind": "llm", "base_url": "http://h", "model": "m"}});
+        assert_eq!(field(v), "brain.system_prompt");
+        let v = json!({"greeting": "x", "brain": {"kind": "llm", "base_url": "http://h", "model": "m",
+            "system_prompt": "p", "tools": ["teleport"]}});
+        assert_eq!(field(v), "brain.tools[0]");
+        let v = json!({"brain": {"kind": "llm", "base_url": "http://h", "model": "m", "system_prompt": "p"}});
         assert_eq!(field(v), "greeting");
     }
 }

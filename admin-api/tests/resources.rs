@@ -83,9 +83,9 @@ async fn validation_messages_name_the_field() {
             ("POST", "/v1/trunks".to_string(), json!({"name": "t", "address": "h", "register": true}),
                 "username"),
             ("POST", format!("/v1/tenants/{tenant}/agents"),
-                json!({"greeting": "hi", "brain": {"kind": "llm", "model": "m", "prompt": "p"}}), "name"),
+                json!({"greeting": "hi", "brain": {"kind": "llm", "base_url": "http://127.0.0.1:9", "model": "m", "system_prompt": "p"}}), "name"),
             ("POST", format!("/v1/tenants/{tenant}/agents"),
-                json!({"name": "a", "greeting": "", "brain": {"kind": "llm", "model": "m", "prompt": "p"}}),
+                json!({"name": "a", "greeting": "", "brain": {"kind": "llm", "base_url": "http://127.0.0.1:9", "model": "m", "system_prompt": "p"}}),
                 "greeting"),
             ("POST", format!("/v1/tenants/{tenant}/agents"),
                 json!({"name": "a", "greeting": "hi", "brain": {"kind": "scripted",
@@ -94,7 +94,7 @@ async fn validation_messages_name_the_field() {
             ("POST", format!("/v1/tenants/{tenant}/agents"),
                 json!({"name": "a", "greeting": "hi", "brain": {"kind": "psychic"}}), "brain.kind"),
             ("POST", format!("/v1/tenants/{tenant}/agents"),
-                json!({"name": "a", "greeting": "hi", "brain": {"kind": "llm", "model": "m", "prompt": "p"},
+                json!({"name": "a", "greeting": "hi", "brain": {"kind": "llm", "base_url": "http://127.0.0.1:9", "model": "m", "system_prompt": "p"},
                     "tts": {"provider": "local", "voice": "x"}}),
                 "tts.voice"),
             ("POST", format!("/v1/tenants/{tenant}/numbers"), json!({"number": "1 000", "agent_id": "a"}),
@@ -200,7 +200,7 @@ async fn trunks_agents_and_numbers_round_trip() {
         assert_eq!(spec["greeting"], "Hello, how can I help?");
 
         let mut replaced = agent_body("night desk");
-        replaced["brain"] = json!({"kind": "llm", "model": "gpt-4o-mini", "prompt": "Be brief."});
+        replaced["brain"] = json!({"kind": "llm", "base_url": "http://127.0.0.1:9", "model": "gpt-4o-mini", "system_prompt": "Be brief."});
         let put = app
             .send(
                 "PUT",

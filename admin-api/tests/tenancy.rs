@@ -99,7 +99,7 @@ async fn other_tenants_resources_answer_404() {
             json!({"kind": "call"}),
         );
         let agent = json!({"name": "x", "greeting": "hi",
-            "brain": {"kind": "llm", "model": "m", "prompt": "p"}});
+            "brain": {"kind": "llm", "base_url": "http://127.0.0.1:9", "model": "m", "system_prompt": "p"}});
         // Routes of tenant B, with tenant A's key.
         let cases: Vec<(&str, String, Option<Value>)> = vec![
             ("GET", format!("/v1/tenants/{b}"), None),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use actors::agent::{Brain, ScriptedBrain};
 use actors::call::SpeechSetup;
+use actors::providers::llm::{OpenAiChatBrain, OpenAiChatConfig};
 use actors::providers::stt::{SttOptions, SttProvider};
 use actors::spec::{AgentSpec, Brain as BrainSpec};
 use actors::vad::TurnConfig;
@@ -15,7 +16,7 @@ const DEFAULT_FALLBACK: &str = "Sorry, I am having trouble right now. Could you 
 /// Why an agent cannot take calls on this switch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpeechSetupError {
-    /// The agent uses a language model and none is configured on this switch.
+    /// The agent's brain cannot be built here (unknown provider, bad configuration).
     #[error("agent brain {0:?} is not available on this switch")]
     BrainUnavailable(String),
 }
@@ -48,8 +49,35 @@ pub fn speech_setup(
                 transfer_to,
             })
         }
-        BrainSpec::Llm { model, .. } => {
-            Err(SpeechSetupError::BrainUnavailable(format!("llm:{model}")))
+        BrainSpec::Llm {
+            provider,
+            base_url,
+            model,
+            api_key_env,
+            system_prompt,
+            tools,
+            fallback,
+        } => {
+            if provider != "openai" {
+                return Err(SpeechSetupError::BrainUnavailable(format!(
+                    "llm provider {provider}"
+                )));
+            }
+            let mut config = OpenAiChatConfig::new(base_url.clone(), model.clone());
+            config.api_key_env = api_key_env.clone();
+            config.system_prompt = system_prompt.clone();
+            config.tools = tools.clone();
+            let brain = OpenAiChatBrain::new(config)
+                .map_err(|e| SpeechSetupError::BrainUnavailable(format!("llm: {e}")))?;
+            Ok(SpeechSetup {
+                brain: Arc::new(brain) as Arc<dyn Brain>,
+                stt,
+                // Open vocabulary: a language model can take any words.
+                stt_options: SttOptions::open_vocabulary("en-US"),
+                turns: TurnConfig::default(),
+                fallback: fallback.clone().unwrap_or_else(|| DEFAULT_FALLBACK.into()),
+                transfer_to: None,
+            })
         }
     }
 }

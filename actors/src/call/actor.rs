@@ -30,6 +30,8 @@ use crate::tts_actor::TtsMsg;
 
 /// How long the call waits for the meter to write its settlement.
 const SETTLE_TIMEOUT_MS: u64 = 5_000;
+/// Said when a transfer does not go through.
+const TRANSFER_FAILED: &str = "Sorry, I could not put you through. How else can I help?";
 /// Restarts of one kind of child before the call gives up on it.
 const MAX_RESTARTS: u32 = 3;
 
@@ -146,10 +148,14 @@ impl CallActor {
                     Self::finish(myself, state, HangupBy::Agent, "agent_hangup", true).await;
                     return;
                 }
-                Effect::Transfer(to) => {
-                    let to = to.or_else(|| state.transfer_to.clone());
-                    warn!(call_id = %state.call_id, ?to, "transfer asked: not available on this switch yet, the call goes on");
-                }
+                Effect::Transfer(to) => match to.or_else(|| state.transfer_to.clone()) {
+                    Some(target) => {
+                        let _ = c.dialog.cast(DialogMsg::Transfer(target));
+                    }
+                    None => {
+                        warn!(call_id = %state.call_id, "transfer asked, but the agent names no target")
+                    }
+                },
             }
         }
     }
@@ -395,6 +401,7 @@ impl ractor::Actor for CallActor {
                 state.conversation.speech_failed(turn, phrase)
             }
             CallMsg::Played(mark, at) => state.conversation.played(mark, at),
+            CallMsg::TransferFailed => state.conversation.inject(TRANSFER_FAILED, Instant::now()),
             CallMsg::Restart(kind) => {
                 Self::restart(&myself, state, kind).await?;
                 Vec::new()

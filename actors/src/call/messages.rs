@@ -93,6 +93,8 @@ pub enum CallMsg {
         /// Why.
         error: String,
     },
+    /// The carrier refused or failed our transfer: the call stays with the agent.
+    TransferFailed,
     /// Re-spawn the child of this kind (after a failure and its backoff).
     Restart(&'static str),
     /// The live view of the call's actor tree.

@@ -5,5 +5,9 @@
 //! switch can answer calls on a machine with no network beyond its carriers. Cloud providers
 //! plug in behind the same traits.
 
+pub mod cloud_stt;
+pub mod cloud_tts;
+pub mod llm;
+pub mod resilience;
 pub mod stt;
 pub mod tts;

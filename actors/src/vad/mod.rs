@@ -9,8 +9,9 @@
 //! frame, [`TurnTracker`] smooths decisions into turns, and an [`EndOfTurnPolicy`] decides
 //! when a pause ends a turn ([`SilenceTimeout`] by default; the hook for a smarter detector).
 //!
-//! Measured cost (criterion, `benches/vad.rs`): see the bench; a few microseconds per frame,
-//! far below the 20 ms budget.
+//! Measured cost (criterion, `benches/vad.rs`, release, this 2-core machine): 1.0–1.3 µs per
+//! frame for the whole detector (the classifier is 0.7–1.1 µs of it, the dBFS measure 85 ns),
+//! about 0.006 % of the 20 ms a frame lasts.
 
 mod classifier;
 mod detector;

@@ -50,7 +50,7 @@ pub(crate) struct AgentView {
 #[serde(untagged)]
 pub(crate) enum StoredSpec {
     /// It matches the schema.
-    Valid(AgentSpecDoc),
+    Valid(Box<AgentSpecDoc>),
     /// It does not.
     #[schema(value_type = Object)]
     Raw(serde_json::Map<String, serde_json::Value>),
@@ -59,7 +59,7 @@ pub(crate) enum StoredSpec {
 impl From<Agent> for AgentView {
     fn from(a: Agent) -> AgentView {
         let spec = match serde_json::from_str::<AgentSpecDoc>(&a.spec) {
-            Ok(spec) => StoredSpec::Valid(spec),
+            Ok(spec) => StoredSpec::Valid(Box::new(spec)),
             Err(_) => StoredSpec::Raw(serde_json::from_str(&a.spec).unwrap_or_default()),
         };
         AgentView {

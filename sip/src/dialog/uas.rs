@@ -1,14 +1,13 @@
 //! The UAS side of a dialog created by an incoming INVITE (RFC 3261 §12.1.1, §12.2).
 
-use rsipstack::sip::headers::make_header;
-use rsipstack::sip::{Headers, Method, Request, Response, Uri, Version};
+use rsipstack::sip::{Method, Request, Response};
 
-use super::target::uri_socket_addr;
+use super::request::{DialogParts, next_hop, strip_tag};
 use crate::endpoint::Peer;
-use crate::message::{MessageKeys, ResponseBuilder, header_values, new_branch, uri_of};
+use crate::message::{MessageKeys, ResponseBuilder, header_values, uri_of};
 
-/// Methods this switch accepts inside a dialog, for Allow headers.
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS";
+/// Methods this switch accepts, for Allow headers (405/501 answers, OPTIONS, 2xx to INVITE).
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, NOTIFY, REFER";
 
 /// Lifecycle of a dialog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +26,9 @@ pub enum DialogError {
     /// The INVITE lacks a Contact (RFC 3261 §8.1.1.8 requires one): answer 400.
     #[error("INVITE without a usable Contact")]
     NoContact,
+    /// The message lacks what a dialog needs (Call-ID, tags, CSeq), or belongs to another one.
+    #[error("message does not belong to this dialog")]
+    NotADialogMessage,
     /// A request's CSeq is not above the last one seen (§12.2.2): answer 500.
     #[error("CSeq {got} is not above {last}")]
     CSeqOutOfOrder {
@@ -83,11 +85,7 @@ impl UasDialog {
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
             .collect();
-        let first_hop = route_set.first().map(|r| uri_of(r)).unwrap_or(&contact);
-        let peer = match uri_socket_addr(first_hop) {
-            Some((addr, transport)) if transport == source.transport => Peer { addr, transport },
-            _ => source,
-        };
+        let peer = next_hop(&route_set, &contact, source);
         let to = header_values(&req.headers, "To")
             .first()
             .copied()
@@ -167,61 +165,36 @@ impl UasDialog {
     /// A new in-dialog request (BYE, INFO, REFER…) with the next local CSeq (§12.2.1.1).
     pub fn request(&mut self, method: Method) -> Request {
         self.local_cseq += 1;
-        let mut headers = Headers::default();
-        let via = format!(
-            "SIP/2.0/{} {};branch={};rport",
-            self.peer.transport.via_token(),
-            self.via_sent_by,
-            new_branch()
-        );
-        headers.push(make_header("Via", via));
-        headers.push(make_header("Max-Forwards", "70".into()));
-        for route in &self.route_set {
-            headers.push(make_header("Route", route.clone()));
-        }
-        headers.push(make_header(
-            "From",
-            format!("{};tag={}", self.local_party, self.local_tag),
-        ));
-        headers.push(make_header(
-            "To",
-            format!("{};tag={}", self.remote_party, self.remote_tag),
-        ));
-        headers.push(make_header("Call-ID", self.call_id.clone()));
-        headers.push(make_header(
-            "CSeq",
-            format!("{} {}", self.local_cseq, method),
-        ));
-        headers.push(make_header("Contact", self.contact.clone()));
-        headers.push(make_header("User-Agent", self.user_agent.clone()));
-        headers.push(make_header("Content-Length", "0".into()));
-        let uri = Uri::try_from(self.remote_target.as_str()).unwrap_or_else(|_| {
-            // The Contact parsed as a header value but not as a URI: fall back to the peer.
-            Uri::try_from(format!("sip:{}", self.peer.addr).as_str())
-                .expect("a socket address is a valid SIP URI host")
-        });
-        Request {
-            method,
-            uri,
-            version: Version::V2,
-            headers,
-            body: Vec::new(),
+        self.parts().request(method, self.local_cseq)
+    }
+
+    /// Our tag-less identity (the To of the INVITE), e.g. for `Referred-By`.
+    pub fn local_party(&self) -> &str {
+        &self.local_party
+    }
+
+    /// A REFER asking the peer to call `target` (blind transfer, RFC 3515), with the next
+    /// CSeq, `Refer-To: <target>` and `Referred-By` our identity (the To of the INVITE).
+    pub fn refer(&mut self, target: &str) -> Request {
+        let refer = self.request(Method::Refer);
+        super::refer::refer_request(refer, target, uri_of(&self.local_party))
+    }
+
+    fn parts(&self) -> DialogParts<'_> {
+        DialogParts {
+            call_id: &self.call_id,
+            local_party: &self.local_party,
+            local_tag: &self.local_tag,
+            remote_party: &self.remote_party,
+            remote_tag: &self.remote_tag,
+            remote_target: &self.remote_target,
+            route_set: &self.route_set,
+            contact: &self.contact,
+            via_sent_by: &self.via_sent_by,
+            user_agent: &self.user_agent,
+            peer: self.peer,
         }
     }
-}
-
-/// A From/To value without its tag parameter.
-fn strip_tag(value: &str) -> String {
-    let (head, params) = match value.rfind('>') {
-        Some(i) => value.split_at(i + 1),
-        None => (value, ""),
-    };
-    let kept: String = params
-        .split(';')
-        .filter(|p| !p.trim().is_empty() && !p.trim().to_ascii_lowercase().starts_with("tag="))
-        .map(|p| format!(";{}", p.trim()))
-        .collect();
-    format!("{}{}", head.trim(), kept)
 }
 
 #[cfg(test)]

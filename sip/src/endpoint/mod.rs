@@ -2,10 +2,16 @@
 //! transaction (creating server transactions for new requests), and merges every transaction's
 //! deadline into one [`Endpoint::poll_timeout`]. Its driver (in `switch`) owns the sockets.
 //!
-//! Calling protocol (as quinn-proto's `Connection`): after each `handle_*`, `respond` or
-//! `send_request`, drain [`Endpoint::poll_transmit`] and [`Endpoint::poll_event`], then re-arm the
-//! timer from [`Endpoint::poll_timeout`]. Time never goes backwards: an earlier `now` is clamped.
+//! Calling protocol (as quinn-proto's `Connection`): after each `handle_*`, `respond`,
+//! `send_request` or `cancel`, drain [`Endpoint::poll_transmit`] and [`Endpoint::poll_event`],
+//! then re-arm the timer from [`Endpoint::poll_timeout`]. Time never goes backwards: an earlier
+//! `now` is clamped.
+//!
+//! The server side (new requests, ACK, CANCEL, responses we send, 400/501 answers) lives in
+//! `server.rs`; the client side (requests we send, CANCEL, responses we receive) in `client.rs`.
 
+mod client;
+mod server;
 mod types;
 mod via;
 
@@ -13,14 +19,10 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::Instant;
 
-use bytes::Bytes;
-
-use crate::message::{
-    MessageKeys, Method, Request, Response, ResponseBuilder, SipMessage, parse_message,
-};
+use crate::message::{MessageKeys, Method, SipMessage, parse_message};
 pub use crate::transaction::TimeoutReason;
 use crate::transaction::{
-    ClientNonInviteTx, ResponseFate, ServerInviteTx, ServerNonInviteTx, TimerConfig, TxOutput,
+    ClientInviteTx, ClientNonInviteTx, ServerInviteTx, ServerNonInviteTx, TimerConfig, TxOutput,
     TxStateError,
 };
 pub use types::{EndpointEvent, EndpointStats, Peer, Transmit, Transport, TxId};
@@ -34,12 +36,14 @@ pub enum EndpointError {
     /// The transaction cannot take that response now.
     #[error(transparent)]
     State(#[from] TxStateError),
-    /// The request lacks what a transaction needs (Via branch, CSeq…).
+    /// The request lacks what a transaction needs (Via branch, CSeq…), or reuses the branch
+    /// of a live client transaction.
     #[error("cannot send request: {0}")]
     BadRequest(String),
-    /// Client INVITE transactions are not built yet.
-    #[error("client transactions for {0} are not supported")]
-    Unsupported(String),
+    /// [`Endpoint::cancel`] on an INVITE that already got a final response (or was already
+    /// cancelled): if that response is a 2xx, the TU must ACK it and send BYE.
+    #[error("INVITE transaction {0:?} can no longer be cancelled")]
+    NotCancellable(TxId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -60,6 +64,7 @@ enum TxKey {
 enum TxKind {
     ServerInvite(ServerInviteTx),
     ServerNonInvite(ServerNonInviteTx),
+    ClientInvite(Box<ClientInviteTx>),
     ClientNonInvite(ClientNonInviteTx),
 }
 
@@ -79,6 +84,7 @@ impl TxEntry {
         match &self.kind {
             TxKind::ServerInvite(t) => t.next_timeout(),
             TxKind::ServerNonInvite(t) => t.next_timeout(),
+            TxKind::ClientInvite(t) => t.next_timeout(),
             TxKind::ClientNonInvite(t) => t.next_timeout(),
         }
     }
@@ -87,6 +93,7 @@ impl TxEntry {
         match &self.kind {
             TxKind::ServerInvite(t) => t.is_terminated(),
             TxKind::ServerNonInvite(t) => t.is_terminated(),
+            TxKind::ClientInvite(t) => t.is_terminated(),
             TxKind::ClientNonInvite(t) => t.is_terminated(),
         }
     }
@@ -147,240 +154,8 @@ impl Endpoint {
         match parse_message(bytes) {
             Ok(SipMessage::Request(req)) => self.handle_request(now, source, req),
             Ok(SipMessage::Response(resp)) => self.handle_response(now, resp),
-            Err(_) => self.stats.malformed += 1,
+            Err(_) => self.handle_unparsed(source, bytes),
         }
-    }
-
-    fn handle_request(&mut self, now: Instant, source: Peer, mut req: Request) {
-        let keys = match MessageKeys::of_request(&req) {
-            Ok(keys) => keys,
-            Err(err) => return self.reject_malformed(source, &req, &err.reason),
-        };
-        via::stamp_top_via(&mut req, &keys, source);
-        let peer = via::response_peer(&keys, source);
-        if req.method == Method::Ack {
-            return self.handle_ack(now, req, keys, source);
-        }
-        let key = server_key(&keys, &req.method);
-        if let Some(&id) = self.by_key.get(&key) {
-            self.stats.retransmissions_absorbed += 1;
-            let replay = self.txs.get(&id).and_then(|e| match &e.kind {
-                TxKind::ServerInvite(t) => t.on_request_retransmission(),
-                TxKind::ServerNonInvite(t) => t.on_request_retransmission(),
-                TxKind::ClientNonInvite(_) => None,
-            });
-            if let Some(payload) = replay {
-                self.transmits.push_back(Transmit { peer, payload });
-            }
-            return;
-        }
-        let reliable = peer.transport.is_reliable();
-        if req.method == Method::Cancel {
-            let id = self.insert(
-                TxKind::ServerNonInvite(ServerNonInviteTx::new(self.timers, reliable)),
-                peer,
-                key,
-                &keys.call_id,
-            );
-            let invite = self
-                .by_key
-                .get(&server_key(&keys, &Method::Invite))
-                .copied()
-                .filter(|id| {
-                    matches!(self.txs.get(id).map(|e| &e.kind),
-                        Some(TxKind::ServerInvite(t)) if t.is_proceeding())
-                });
-            let status = if invite.is_some() { 200 } else { 481 };
-            let response = ResponseBuilder::new(&req, status, None).build();
-            // The transaction was just created in Trying: a final response is always accepted.
-            let _ = self.respond(now, id, response);
-            if let Some(invite_tx) = invite {
-                self.events
-                    .push_back(EndpointEvent::Cancelled { invite_tx, keys });
-            }
-            return;
-        }
-        let kind = if req.method == Method::Invite {
-            TxKind::ServerInvite(ServerInviteTx::new(self.timers, reliable))
-        } else {
-            TxKind::ServerNonInvite(ServerNonInviteTx::new(self.timers, reliable))
-        };
-        let id = self.insert(kind, peer, key, &keys.call_id);
-        if req.method == Method::Invite {
-            let trying = ResponseBuilder::new(&req, 100, None).build();
-            // A fresh server INVITE transaction is Proceeding: 100 is always accepted.
-            let _ = self.respond(now, id, trying);
-        }
-        self.events.push_back(EndpointEvent::Request {
-            tx: id,
-            request: req,
-            keys,
-            peer,
-        });
-    }
-
-    fn handle_ack(&mut self, now: Instant, req: Request, keys: MessageKeys, _source: Peer) {
-        let key = server_key(&keys, &Method::Invite);
-        if let Some(&id) = self.by_key.get(&key)
-            && let Some(TxEntry {
-                kind: TxKind::ServerInvite(tx),
-                ..
-            }) = self.txs.get_mut(&id)
-            && !tx.is_proceeding()
-            && self.accepted.get(&(keys.call_id.clone(), keys.cseq.number)) != Some(&id)
-        {
-            tx.on_ack(now);
-            self.reschedule(id);
-            return;
-        }
-        let invite_tx = self
-            .accepted
-            .get(&(keys.call_id.clone(), keys.cseq.number))
-            .copied();
-        if let Some(id) = invite_tx
-            && let Some(TxEntry {
-                kind: TxKind::ServerInvite(tx),
-                ..
-            }) = self.txs.get_mut(&id)
-        {
-            tx.on_2xx_acked();
-            self.reschedule(id);
-        }
-        self.events.push_back(EndpointEvent::Ack {
-            invite_tx,
-            request: req,
-            keys,
-        });
-    }
-
-    fn reject_malformed(&mut self, source: Peer, req: &Request, reason: &str) {
-        self.stats.malformed += 1;
-        // Without Via, Call-ID, CSeq, From and To a response cannot be routed or matched: drop
-        // (RFC 3261 §16.3 / §8.2.2 practice); ACKs are never answered.
-        let has = |name: &str| !crate::message::header_values(&req.headers, name).is_empty();
-        if req.method == Method::Ack || !has("Via") {
-            return;
-        }
-        self.stats.bad_requests_answered += 1;
-        let response = ResponseBuilder::new(req, 400, Some(&crate::message::new_tag()))
-            .header(
-                "Warning",
-                format!("399 switch \"{}\"", reason.replace('"', "'")),
-            )
-            .build();
-        self.transmits.push_back(Transmit {
-            peer: source,
-            payload: Bytes::from(response.to_bytes()),
-        });
-    }
-
-    fn handle_response(&mut self, now: Instant, resp: Response) {
-        let Ok(keys) = MessageKeys::of_response(&resp) else {
-            self.stats.malformed += 1;
-            return;
-        };
-        let key = TxKey::Client {
-            branch: keys.branch.clone(),
-            method: keys.cseq.method.to_string(),
-        };
-        let Some(&id) = self.by_key.get(&key) else {
-            self.stats.stray_responses += 1;
-            return;
-        };
-        let status = resp.status_code.code();
-        if let Some(TxEntry {
-            kind: TxKind::ClientNonInvite(tx),
-            ..
-        }) = self.txs.get_mut(&id)
-        {
-            if tx.on_response(now, status) == ResponseFate::Deliver {
-                self.events.push_back(EndpointEvent::Response {
-                    tx: id,
-                    response: resp,
-                    keys,
-                });
-            }
-            self.reschedule(id);
-        }
-    }
-
-    /// Sends `response` on server transaction `tx` (which retransmits it as the RFC says).
-    pub fn respond(
-        &mut self,
-        now: Instant,
-        tx: TxId,
-        response: Response,
-    ) -> Result<(), EndpointError> {
-        let now = self.clamp(now);
-        let status = response.status_code.code();
-        let entry = self
-            .txs
-            .get_mut(&tx)
-            .ok_or(EndpointError::UnknownTransaction(tx))?;
-        let payload = Bytes::from(response.to_bytes());
-        let mut out = std::mem::take(&mut self.scratch);
-        let result = match &mut entry.kind {
-            TxKind::ServerInvite(t) => t.on_response(now, status, payload, &mut out),
-            TxKind::ServerNonInvite(t) => t.on_response(now, status, payload, &mut out),
-            TxKind::ClientNonInvite(_) => {
-                self.scratch = out;
-                return Err(EndpointError::UnknownTransaction(tx));
-            }
-        };
-        if result.is_ok()
-            && (200..300).contains(&status)
-            && matches!(entry.kind, TxKind::ServerInvite(_))
-            && let Ok(keys) = MessageKeys::of_response(&response)
-        {
-            let key = (keys.call_id, keys.cseq.number);
-            self.accepted.insert(key.clone(), tx);
-            entry.accepted_key = Some(key);
-        }
-        self.flush(tx, &mut out);
-        self.scratch = out;
-        self.reschedule(tx);
-        result.map_err(EndpointError::from)
-    }
-
-    /// Sends a non-INVITE request (BYE, OPTIONS…) on a new client transaction to `peer`.
-    pub fn send_request(
-        &mut self,
-        now: Instant,
-        request: Request,
-        peer: Peer,
-    ) -> Result<TxId, EndpointError> {
-        let now = self.clamp(now);
-        if matches!(request.method, Method::Invite | Method::Ack) {
-            return Err(EndpointError::Unsupported(request.method.to_string()));
-        }
-        let keys =
-            MessageKeys::of_request(&request).map_err(|e| EndpointError::BadRequest(e.reason))?;
-        if keys.branch.is_empty() {
-            return Err(EndpointError::BadRequest("top Via has no branch".into()));
-        }
-        let key = TxKey::Client {
-            branch: keys.branch,
-            method: request.method.to_string(),
-        };
-        let call_id = keys.call_id;
-        let mut out = std::mem::take(&mut self.scratch);
-        let tx = ClientNonInviteTx::start(
-            now,
-            self.timers,
-            peer.transport.is_reliable(),
-            Bytes::from(request.to_bytes()),
-            &mut out,
-        );
-        let id = self.insert(TxKind::ClientNonInvite(tx), peer, key, &call_id);
-        self.flush(id, &mut out);
-        self.scratch = out;
-        self.reschedule(id);
-        Ok(id)
-    }
-
-    /// Sends bytes outside any transaction (e.g. the ACK of a 2xx, or a stateless reply).
-    pub fn send_stateless(&mut self, peer: Peer, payload: Bytes) {
-        self.transmits.push_back(Transmit { peer, payload });
     }
 
     /// Runs every timer due at `now`.
@@ -402,6 +177,7 @@ impl Endpoint {
             match &mut entry.kind {
                 TxKind::ServerInvite(t) => t.on_timeout(now, &mut out),
                 TxKind::ServerNonInvite(t) => t.on_timeout(now),
+                TxKind::ClientInvite(t) => t.on_timeout(now, &mut out),
                 TxKind::ClientNonInvite(t) => t.on_timeout(now, &mut out),
             }
             self.flush(id, &mut out);
@@ -431,9 +207,13 @@ impl Endpoint {
         None
     }
 
-    fn insert(&mut self, kind: TxKind, peer: Peer, key: TxKey, call_id: &str) -> TxId {
+    fn next_tx_id(&mut self) -> TxId {
         self.next_id += 1;
-        let id = TxId(self.next_id);
+        TxId(self.next_id)
+    }
+
+    fn insert(&mut self, kind: TxKind, peer: Peer, key: TxKey, call_id: &str) -> TxId {
+        let id = self.next_tx_id();
         self.by_key.insert(key.clone(), id);
         self.txs.insert(
             id,

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::message::{Request, ResponseBuilder};
 
 const UAC: &str = "127.0.0.1:5061";
 
@@ -198,4 +199,85 @@ fn our_bye_gets_its_response_delivered_once() {
     let (_, events) = drain(&mut ep);
     assert_eq!(events.len(), 1);
     assert!(matches!(events[0], EndpointEvent::Response { tx: id, .. } if id == tx));
+}
+
+#[test]
+fn unknown_method_gets_501_with_allow_statelessly() {
+    let t0 = Instant::now();
+    let mut ep = Endpoint::new(TimerConfig::default());
+    let frob = in_dialog("FROB", "z9hG4bK-frob", 4).replace(
+        "Via: SIP/2.0/UDP 127.0.0.1:5061;",
+        "Via: SIP/2.0/UDP 10.9.9.9:5070;rport;",
+    );
+    ep.handle_message(t0, peer(), frob.as_bytes());
+    let (sent, events) = drain(&mut ep);
+    assert!(events.is_empty());
+    assert_eq!(sent.len(), 1);
+    let text = &sent[0];
+    assert!(
+        text.starts_with("SIP/2.0 501 Not Implemented\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CSeq: 4 FROB\r\n"),
+        "CSeq method kept: {text}"
+    );
+    assert!(text.contains(&format!("Allow: {}\r\n", crate::dialog::ALLOW)));
+    assert!(
+        text.contains(";rport=5061;") && text.contains(";received=127.0.0.1"),
+        "{text}"
+    );
+    ep.handle_message(t0, peer(), frob.as_bytes());
+    let (again, _) = drain(&mut ep);
+    assert_eq!(again, sent, "a retransmission gets the same answer");
+    assert_eq!(ep.stats().transactions, 0);
+    assert_eq!(ep.stats().unknown_methods_answered, 2);
+    assert_eq!(ep.stats().malformed, 0);
+}
+
+#[test]
+fn unknown_method_without_via_is_dropped() {
+    let t0 = Instant::now();
+    let mut ep = Endpoint::new(TimerConfig::default());
+    let raw = "FROB sip:x@y SIP/2.0\r\nCall-ID: c\r\nCSeq: 1 FROB\r\nContent-Length: 0\r\n\r\n";
+    ep.handle_message(t0, peer(), raw.as_bytes());
+    assert_eq!(drain(&mut ep).0.len(), 0);
+    assert_eq!(ep.stats().malformed, 1);
+}
+
+#[test]
+fn cancel_after_the_final_response_gets_200_and_no_event() {
+    let t0 = Instant::now();
+    let mut ep = Endpoint::new(TimerConfig::default());
+    let (tx, req) = incoming_invite(&mut ep, t0);
+    ep.respond(t0, tx, ResponseBuilder::new(&req, 200, Some("tt")).build())
+        .unwrap();
+    drain(&mut ep);
+    let cancel = invite("z9hG4bK-inv")
+        .replace("INVITE sip", "CANCEL sip")
+        .replace("1 INVITE", "1 CANCEL");
+    ep.handle_message(t0, peer(), cancel.as_bytes());
+    let (sent, events) = drain(&mut ep);
+    assert!(sent[0].starts_with("SIP/2.0 200") && sent[0].contains("CANCEL"));
+    assert!(events.is_empty(), "too late to cancel: {events:?}");
+}
+
+#[test]
+fn out_of_dialog_unknown_method_gets_one_stable_tag() {
+    let t0 = Instant::now();
+    let mut ep = Endpoint::new(TimerConfig::default());
+    let frob = invite("z9hG4bK-f2")
+        .replace("INVITE sip", "FROB sip")
+        .replace("1 INVITE", "1 FROB");
+    ep.handle_message(t0, peer(), frob.as_bytes());
+    ep.handle_message(t0, peer(), frob.as_bytes());
+    let (sent, _) = drain(&mut ep);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0], sent[1]);
+    let SipMessage::Response(resp) = parse_message(sent[0].as_bytes()).unwrap() else {
+        panic!()
+    };
+    let to = crate::message::header_values(&resp.headers, "To")[0];
+    let tag = crate::message::header_param(to, "tag").unwrap();
+    assert!(tag.starts_with("sl") && tag.len() == 14, "{tag}");
 }

@@ -84,7 +84,10 @@ pub enum EndpointEvent {
         /// The CANCEL's keys (Call-ID of the call).
         keys: MessageKeys,
     },
-    /// A response to a request we sent on client transaction `tx`.
+    /// A response to a request we sent on client transaction `tx`. For an INVITE: each
+    /// provisional, the final response (a non-2xx is already ACKed by the transaction), and
+    /// every copy of a 2xx, each of which the TU must ACK (RFC 6026). Match a CANCEL's own
+    /// response by `keys.cseq.method`.
     Response {
         /// The client transaction.
         tx: TxId,
@@ -93,7 +96,8 @@ pub enum EndpointEvent {
         /// Its keys.
         keys: MessageKeys,
     },
-    /// A transaction gave up.
+    /// A transaction gave up: no ACK for our final response (`NoAck`), or no final response
+    /// to our request (`NoResponse`: Timer F, Timer B of an INVITE, or 64*T1 after its CANCEL).
     Timeout {
         /// The transaction.
         tx: TxId,
@@ -113,6 +117,8 @@ pub struct EndpointStats {
     pub malformed: u64,
     /// Of those, requests answered 400.
     pub bad_requests_answered: u64,
+    /// Requests with a method we do not know, answered 501 Not Implemented.
+    pub unknown_methods_answered: u64,
     /// Request retransmissions absorbed by an existing transaction.
     pub retransmissions_absorbed: u64,
     /// Responses that matched no client transaction.

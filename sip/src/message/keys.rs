@@ -46,7 +46,20 @@ impl MessageKeys {
         Self::of_headers(&resp.headers)
     }
 
+    /// The keys of a request whose CSeq method the codec does not know (answered 501 without
+    /// a transaction): that method is read as `placeholder`. Crate-internal, for routing only.
+    pub(crate) fn of_unknown_method(
+        headers: &Headers,
+        placeholder: Method,
+    ) -> Result<Self, ParseError> {
+        Self::of_headers_with(headers, Some(placeholder))
+    }
+
     fn of_headers(headers: &Headers) -> Result<Self, ParseError> {
+        Self::of_headers_with(headers, None)
+    }
+
+    fn of_headers_with(headers: &Headers, placeholder: Option<Method>) -> Result<Self, ParseError> {
         let mut call_id = None;
         let mut via = None;
         let mut cseq = None;
@@ -71,7 +84,21 @@ impl MessageKeys {
         }
         let via = via.ok_or_else(|| missing("Via"))?;
         let (via_host, via_port, branch, via_rport) = parse_via(via)?;
-        let cseq = parse_cseq(cseq.ok_or_else(|| missing("CSeq"))?)?;
+        let cseq = cseq.ok_or_else(|| missing("CSeq"))?;
+        let cseq = match (parse_cseq(cseq), placeholder) {
+            (Ok(v), _) => v,
+            (Err(_), Some(method)) => CSeqValue {
+                number: cseq
+                    .split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| ParseError {
+                        reason: format!("bad CSeq header {cseq:?}"),
+                    })?,
+                method,
+            },
+            (Err(e), None) => return Err(e),
+        };
         let from = from.ok_or_else(|| missing("From"))?;
         let to = to.ok_or_else(|| missing("To"))?;
         Ok(MessageKeys {

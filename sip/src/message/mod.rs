@@ -8,9 +8,15 @@ mod build;
 mod ids;
 mod keys;
 mod parse;
+mod requests;
+mod require;
 
 pub use build::{ResponseBuilder, header_values, set_header};
 pub use ids::{new_branch, new_tag};
 pub use keys::{CSeqValue, MessageKeys, header_param, uri_of};
+pub(crate) use parse::parse_unknown_method;
 pub use parse::{ParseError, parse_message};
+pub use requests::{ack_for_non_2xx, cancel_for};
+pub(crate) use require::has_token;
+pub use require::{header_tokens, unsupported_require};
 pub use rsipstack::sip::{Header, Headers, Method, Request, Response, SipMessage, StatusCode};

@@ -1,6 +1,6 @@
 //! Parsing one datagram or framed TCP message into a [`SipMessage`].
 
-use rsipstack::sip::SipMessage;
+use rsipstack::sip::{Method, Request, SipMessage};
 
 /// Why bytes could not be read as a SIP message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,6 +15,33 @@ pub fn parse_message(bytes: &[u8]) -> Result<SipMessage, ParseError> {
     rsipstack::sip::parser::parse_message(bytes).map_err(|e| ParseError {
         reason: e.to_string(),
     })
+}
+
+/// A request the codec refused only because it does not know its method (RFC 3261 §8.2.1: such
+/// requests get 501 Not Implemented). Returns the method as written and the request read with a
+/// placeholder method, so its headers can be copied into the answer. `None` for anything else.
+pub(crate) fn parse_unknown_method(bytes: &[u8]) -> Option<(String, Request)> {
+    let space = bytes.iter().position(|&b| b == b' ')?;
+    let method = std::str::from_utf8(&bytes[..space]).ok()?;
+    if method.is_empty() || !method.bytes().all(is_token_char) || method.parse::<Method>().is_ok() {
+        return None;
+    }
+    let line_end = bytes.iter().position(|&b| b == b'\n')?;
+    if line_end < space || !bytes[..line_end].trim_ascii_end().ends_with(b"SIP/2.0") {
+        return None;
+    }
+    let mut patched = Vec::with_capacity(bytes.len());
+    patched.extend_from_slice(b"OPTIONS");
+    patched.extend_from_slice(&bytes[space..]);
+    match parse_message(&patched).ok()? {
+        SipMessage::Request(req) => Some((method.to_string(), req)),
+        SipMessage::Response(_) => None,
+    }
+}
+
+/// RFC 3261 §25.1 `token` characters.
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
 }
 
 #[cfg(test)]
@@ -56,5 +83,29 @@ mod tests {
             let _ = parse_message(bytes);
         }
         assert!(parse_message(b"not sip at all").is_err());
+    }
+
+    #[test]
+    fn unknown_methods_are_recognised_and_nothing_else() {
+        let raw = COMPACT_INVITE.replace("INVITE sip", "FROBNICATE sip");
+        assert!(
+            parse_message(raw.as_bytes()).is_err(),
+            "the codec refuses it"
+        );
+        let (method, req) = parse_unknown_method(raw.as_bytes()).expect("unknown method");
+        assert_eq!(method, "FROBNICATE");
+        assert_eq!(
+            crate::message::header_values(&req.headers, "Call-ID"),
+            ["call-1@127.0.0.1"]
+        );
+        assert!(
+            parse_unknown_method(COMPACT_INVITE.as_bytes()).is_none(),
+            "known"
+        );
+        let resp = "SIP/2.0 200 OK\r\nCall-ID: x\r\n\r\n";
+        assert!(parse_unknown_method(resp.as_bytes()).is_none());
+        assert!(parse_unknown_method(b"FOO\r\n\r\n").is_none());
+        assert!(parse_unknown_method(b"F(O sip:a SIP/2.0\r\n\r\n").is_none());
+        assert!(parse_unknown_method(b"FOO sip:a HTTP/1.1\r\n\r\n").is_none());
     }
 }

@@ -8,6 +8,10 @@
 //! - [`build_answer`] writes our answer from that and our [`LocalMedia`];
 //! - [`build_offer`] and [`parse_answer`] do the same for calls we place.
 //!
+//! Later offers in the same call (hold and resume by re-INVITE or UPDATE) go through
+//! [`answer_reoffer`]; the answer to an offer of ours (late offer in the ACK) through
+//! [`negotiate_answer`].
+//!
 //! [`SdpError::sip_status`] says which SIP status rejects a body that cannot be used.
 //!
 //! # Why `rtc-sdp`, behind a tolerance pass
@@ -44,6 +48,7 @@ mod media;
 mod negotiate;
 mod normalize;
 mod offer;
+mod reoffer;
 
 pub use answer::{LocalMedia, build_answer, build_offer};
 pub use codec::{AudioCodec, OfferedFormat};
@@ -52,3 +57,4 @@ pub use error::SdpError;
 pub use media::{MediaLine, RejectedLine, RtpProfile};
 pub use negotiate::{DEFAULT_PTIME_MS, Negotiated, PTIME_RANGE_MS, negotiate};
 pub use offer::{SdpOffer, parse_answer, parse_offer};
+pub use reoffer::{answer_changed, answer_reoffer, negotiate_answer};

@@ -1,9 +1,11 @@
 //! The RFC 3261 §17 transaction layer: one sans-IO state machine per transaction, driven by the
 //! [`crate::endpoint::Endpoint`], which routes messages to them and merges their deadlines.
 //!
-//! Server INVITE transactions follow RFC 6026: a 2xx moves them to *Accepted*, where the 2xx is
-//! retransmitted (T1 doubling up to T2) until the dialog sees the ACK, and Timer L (64*T1) ends them.
+//! INVITE transactions follow RFC 6026: a 2xx moves them to *Accepted*. A server one retransmits
+//! the 2xx (T1 doubling up to T2) until the dialog sees the ACK, and Timer L (64*T1) ends it; a
+//! client one passes every 2xx copy to the TU (which ACKs it) until Timer M (64*T1) ends it.
 
+mod ict;
 mod nict;
 mod nist;
 mod server_invite;
@@ -11,6 +13,7 @@ mod timer;
 
 use bytes::Bytes;
 
+pub(crate) use ict::{CancelTiming, ClientInviteTx};
 pub(crate) use nict::{ClientNonInviteTx, ResponseFate};
 pub(crate) use nist::ServerNonInviteTx;
 pub(crate) use server_invite::ServerInviteTx;
@@ -21,7 +24,8 @@ pub use timer::TimerConfig;
 pub enum TimeoutReason {
     /// A final response we sent was never acknowledged (Timer H, or Timer L for a 2xx).
     NoAck,
-    /// A request we sent got no final response (Timer F).
+    /// A request we sent got no final response (Timer F; Timer B for an INVITE, or 64*T1 after
+    /// its CANCEL).
     NoResponse,
 }
 

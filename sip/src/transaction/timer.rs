@@ -3,9 +3,17 @@
 
 use std::time::{Duration, Instant};
 
-/// RFC 3261 §17 timer kinds (and L from RFC 6026 §8.6).
+/// RFC 3261 §17 timer kinds (and L, M from RFC 6026 §8.4 and §8.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TxTimer {
+    /// Client INVITE: retransmit the INVITE (T1 doubling, UDP only).
+    A,
+    /// Client INVITE: give up waiting for any response (64*T1).
+    B,
+    /// Client INVITE: linger in Completed to re-ACK retransmitted non-2xx finals.
+    D,
+    /// Client INVITE (RFC 6026 Accepted): linger, passing 2xx retransmissions to the TU.
+    M,
     /// Server INVITE: retransmit the final response (non-2xx, and 2xx per RFC 6026).
     G,
     /// Server INVITE: give up waiting for the ACK of a non-2xx.
@@ -24,7 +32,11 @@ pub(crate) enum TxTimer {
     L,
 }
 
-const KINDS: [TxTimer; 8] = [
+const KINDS: [TxTimer; 12] = [
+    TxTimer::A,
+    TxTimer::B,
+    TxTimer::D,
+    TxTimer::M,
     TxTimer::G,
     TxTimer::H,
     TxTimer::I,
@@ -44,7 +56,7 @@ impl TxTimer {
 /// One deadline slot per timer kind.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct TimerTable {
-    slots: [Option<Instant>; 8],
+    slots: [Option<Instant>; 12],
 }
 
 impl TimerTable {
@@ -57,7 +69,7 @@ impl TimerTable {
     }
 
     pub(crate) fn stop_all(&mut self) {
-        self.slots = [None; 8];
+        self.slots = [None; 12];
     }
 
     /// The earliest armed deadline.
@@ -101,9 +113,19 @@ impl Default for TimerConfig {
 }
 
 impl TimerConfig {
-    /// 64*T1: Timers B, F, H, J and L.
+    /// 64*T1: Timers B, F, H, J, L and M.
     pub fn timeout(&self) -> Duration {
         self.t1 * 64
+    }
+
+    /// Timer D (RFC 3261 §17.1.1.2): at least 32 s over an unreliable transport, zero over a
+    /// reliable one.
+    pub fn timer_d(&self, reliable: bool) -> Duration {
+        if reliable {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(32).max(self.timeout())
+        }
     }
 }
 

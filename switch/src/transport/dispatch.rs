@@ -123,6 +123,7 @@ impl Dispatcher {
                 self.to_call(
                     &keys.call_id,
                     SipEvent::Response {
+                        method: keys.cseq.method,
                         status: response.status_code.code(),
                     },
                 );

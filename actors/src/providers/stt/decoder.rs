@@ -20,6 +20,8 @@
 //! recognised the same way whichever decoder runs it and whatever that decoder heard before.
 //! Both go through the `feat_t` mirror in `ffi.rs`; if its fields do not check out, decoding
 //! still works, without these resets.
+//! For the same reason each utterance starts a new stream (`ps_start_stream`), which resets
+//! the front end's noise estimate.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, c_int};
@@ -126,7 +128,7 @@ impl Decoder {
         ]
         .into();
         let argv: Vec<_> = args.iter().map(|a| a.as_ptr()).collect();
-        let argc = c_int::try_from(argv.len()).expect("ten arguments");
+        let argc = c_int::try_from(argv.len()).expect("eight arguments");
         // SAFETY: argv points at `argc` NUL-terminated strings that outlive the call (the
         // parser copies them); `ps_args()` is the library's static definition table.
         let config = unsafe {
@@ -319,8 +321,15 @@ impl Decoder {
         text.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
+    /// Starts an utterance as a new stream, so the front end's noise estimate (used to drop
+    /// silent frames) is not carried over from another call's audio.
     fn start_utt(&mut self) -> c_int {
         // SAFETY: live decoder, not inside an utterance (every start is paired with an end).
+        let rc = unsafe { ffi::ps_start_stream(self.ps.as_ptr()) };
+        if rc < 0 {
+            return rc;
+        }
+        // SAFETY: as above.
         unsafe { ffi::ps_start_utt(self.ps.as_ptr()) }
     }
 

@@ -9,7 +9,7 @@
 //!   wrapper `unwrap`s `CString::new` on caller input, and neither exposes the 5prealpha search
 //!   API (`ps_set_jsgf_string`, `ps_set_search`) we build keyword grammars with.
 //!
-//! We need seventeen functions with plain C types from an API frozen since the 5prealpha
+//! We need eighteen functions with plain C types from an API frozen since the 5prealpha
 //! release (2015, still what Debian ships), so hand-written bindings are smaller, build offline
 //! and keep every failure a `Result`. A decoder is not thread-safe: each one is created, used
 //! and freed by one worker thread in `pool.rs`.
@@ -121,6 +121,9 @@ unsafe extern "C" {
 
     /// Removes the search `name` and frees it.
     pub(crate) fn ps_unset_search(ps: *mut PsDecoder, name: *const c_char) -> c_int;
+
+    /// Starts a new stream: resets the front end's noise and silence statistics.
+    pub(crate) fn ps_start_stream(ps: *mut PsDecoder) -> c_int;
 
     /// Starts an utterance.
     pub(crate) fn ps_start_utt(ps: *mut PsDecoder) -> c_int;

@@ -19,6 +19,7 @@ mod ffi;
 mod grammar;
 mod pocketsphinx;
 mod pool;
+mod serve;
 mod upsample;
 
 use std::sync::Arc;

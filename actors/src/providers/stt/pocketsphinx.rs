@@ -6,7 +6,8 @@
 //!   decoded in one pass when it ends, in tens of milliseconds; the text holds only keywords.
 //!   Measured on espeak-ng requests (8 phrases; voices en, en-us, en-us+m3 at 130 and 160
 //!   wpm; 300–3400 Hz band and G.711) with the demo agent's rule words: the keywords pick the
-//!   right rule for 42–43 of 48 (voice en, the least clear, accounts for most misses).
+//!   right rule for 40–43 of 48 (voice en, the least clear, accounts for most misses;
+//!   espeak-ng's own output varies a little from run to run).
 //! - **open vocabulary** (no keywords, LLM agents): the full en-us language model, decoded
 //!   while the caller speaks, with partials; the final comes about 0.1–0.3 s after the end of
 //!   turn. Honest caveat: on 8 kHz phone audio this model is rough. Measured on espeak-ng
@@ -23,7 +24,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -48,7 +48,8 @@ const MAX_BACKLOG_SAMPLES: usize = 60 * 8_000;
 pub struct PocketSphinxConfig {
     /// Directory of Debian's `pocketsphinx-en-us` model.
     pub model_dir: PathBuf,
-    /// Decoder threads (1 to 64). Each holds its own copy of the model (about 30 MB).
+    /// Decoder threads (1 to 64). Each holds its own copy of the model: about 100 MB
+    /// resident (measured with one decoder).
     pub decoders: usize,
     /// How much new audio between partial results.
     pub partial_interval: Duration,
@@ -74,8 +75,6 @@ struct Inner {
     pool: Arc<Pool>,
     vocabulary: Vocabulary,
     config: PocketSphinxConfig,
-    /// Source of per-session dither seeds.
-    sessions: AtomicU32,
 }
 
 impl PocketSphinxStt {
@@ -110,7 +109,6 @@ impl PocketSphinxStt {
                 pool: Arc::new(pool),
                 vocabulary,
                 config,
-                sessions: AtomicU32::new(0),
             }),
         })
     }
@@ -147,13 +145,7 @@ impl PocketSphinxStt {
         let (events, receiver) = mpsc::unbounded_channel();
         let partial_samples = usize::try_from(self.inner.config.partial_interval.as_millis() * 8)
             .unwrap_or(usize::MAX);
-        let seed = self.inner.sessions.fetch_add(1, Ordering::Relaxed);
-        let shared = Shared::new(
-            mode,
-            events,
-            partial_samples,
-            seed.wrapping_mul(0x9E37_79B9),
-        );
+        let shared = Shared::new(mode, events, partial_samples);
         Ok(PocketSphinxSession {
             shared: Arc::new(shared),
             pool: Arc::clone(&self.inner.pool),
@@ -200,6 +192,11 @@ impl SttProvider for PocketSphinxStt {
 }
 
 /// One call's stream into the pocketsphinx pool. Dropping it discards its queued audio.
+///
+/// In open-vocabulary mode an utterance holds a decoder from its first pushed frame to its
+/// `finish_utterance`, so push the caller's turns (from the detector's `SpeechStarted`, with
+/// a little audio from before it) rather than every frame of the call; keyword sessions hold
+/// a decoder only while it decodes and may push everything.
 pub struct PocketSphinxSession {
     shared: Arc<Shared>,
     pool: Arc<Pool>,

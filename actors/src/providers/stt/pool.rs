@@ -15,6 +15,9 @@
 //!   turn (the language-model search runs at about a quarter of real time). While it waits
 //!   for audio that decoder serves nobody else: with N decoders, N callers can be heard at once
 //!   and the others' audio waits in their inboxes.
+//!
+//! `serve.rs` holds the two ways of serving; a worker that panics (a bug, not bad input)
+//! reports `Failed` to that session, reloads its decoder and goes on.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -23,7 +26,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use tokio::sync::mpsc;
 
 use super::decoder::{Decoder, ModelPaths};
-use super::upsample::Upsampler2x;
+use super::serve::serve;
 use super::{SttError, SttEvent};
 
 /// How a session is decoded.
@@ -57,13 +60,13 @@ pub(crate) struct Inbox {
 }
 
 /// The worker-side state of a session, touched only by the worker holding it.
-struct Work {
+pub(crate) struct Work {
     /// Whole mode: the utterance so far, at 8 kHz.
-    utterance: Vec<i16>,
+    pub(crate) utterance: Vec<i16>,
     /// Whole mode: `utterance.len()` at the last partial.
-    partial_mark: usize,
+    pub(crate) partial_mark: usize,
     /// The last partial sent, to skip repeats.
-    last_partial: String,
+    pub(crate) last_partial: String,
 }
 
 /// One session as the pool sees it.
@@ -74,10 +77,8 @@ pub(crate) struct Shared {
     pub(crate) wake: Condvar,
     events: mpsc::UnboundedSender<SttEvent>,
     /// 8 kHz samples between partial hypotheses.
-    partial_samples: usize,
-    /// Dither seed, fixed per session so its recognition is reproducible.
-    seed: u32,
-    work: Mutex<Work>,
+    pub(crate) partial_samples: usize,
+    pub(crate) work: Mutex<Work>,
 }
 
 impl Shared {
@@ -85,7 +86,6 @@ impl Shared {
         mode: Mode,
         events: mpsc::UnboundedSender<SttEvent>,
         partial_samples: usize,
-        seed: u32,
     ) -> Self {
         Self {
             mode,
@@ -93,7 +93,6 @@ impl Shared {
             wake: Condvar::new(),
             events,
             partial_samples,
-            seed,
             work: Mutex::new(Work {
                 utterance: Vec::new(),
                 partial_mark: 0,
@@ -111,7 +110,7 @@ impl Shared {
         let _ = self.events.send(event);
     }
 
-    fn emit_final(&self, result: Result<String, SttError>, samples: usize) {
+    pub(crate) fn emit_final(&self, result: Result<String, SttError>, samples: usize) {
         self.emit(match result {
             Ok(text) => SttEvent::Final {
                 text,
@@ -123,7 +122,7 @@ impl Shared {
     }
 
     /// Sends a partial unless it is empty or repeats the last one.
-    fn emit_partial(&self, work: &mut Work, text: String) {
+    pub(crate) fn emit_partial(&self, work: &mut Work, text: String) {
         if !text.is_empty() && text != work.last_partial {
             work.last_partial.clone_from(&text);
             self.emit(SttEvent::Partial { text });
@@ -131,7 +130,7 @@ impl Shared {
     }
 
     /// Takes the next command, waiting for one; `None` once the session is closed.
-    fn next_cmd(&self) -> Option<Cmd> {
+    pub(crate) fn next_cmd(&self) -> Option<Cmd> {
         let mut inbox = self.lock_inbox();
         loop {
             if inbox.closed {
@@ -152,7 +151,7 @@ impl Shared {
 }
 
 /// Locks, ignoring poisoning: every update under these locks is a single step.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -235,8 +234,10 @@ impl Drop for Pool {
 /// A worker's life: take a session, serve it, put it back or let it go.
 fn worker(core: &Core, mut decoder: Decoder, model: &ModelPaths) {
     while let Some(session) = next_session(core) {
-        let served =
-            std::panic::catch_unwind(AssertUnwindSafe(|| serve(&mut decoder, &session, core)));
+        let others_waiting = !lock(&core.ready).queue.is_empty();
+        let served = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            serve(&mut decoder, &session, others_waiting)
+        }));
         if served.is_err() {
             tracing::error!("speech decoder panicked; reloading it");
             session.emit(SttEvent::Failed {
@@ -247,6 +248,10 @@ fn worker(core: &Core, mut decoder: Decoder, model: &ModelPaths) {
             inbox.backlog = 0;
             inbox.scheduled = false;
             drop(inbox);
+            let mut work = lock(&session.work);
+            work.utterance.clear();
+            work.partial_mark = 0;
+            drop(work);
             match Decoder::new(model) {
                 Ok(fresh) => decoder = fresh,
                 Err(e) => {
@@ -293,120 +298,5 @@ fn release(core: &Core, session: Arc<Shared>) {
         core.available.notify_one();
     } else {
         inbox.scheduled = false;
-    }
-}
-
-fn serve(decoder: &mut Decoder, session: &Shared, core: &Core) {
-    match &session.mode {
-        Mode::Live => serve_live(decoder, session),
-        Mode::Whole { jsgf } => serve_whole(decoder, session, jsgf, core),
-    }
-}
-
-/// Keyword mode: collect queued audio, decode finished utterances, maybe a partial.
-fn serve_whole(decoder: &mut Decoder, session: &Shared, jsgf: &str, core: &Core) {
-    let cmds: Vec<Cmd> = {
-        let mut inbox = session.lock_inbox();
-        if inbox.closed {
-            return;
-        }
-        inbox.backlog = 0;
-        inbox.cmds.drain(..).collect()
-    };
-    let mut work = lock(&session.work);
-    for cmd in cmds {
-        match cmd {
-            Cmd::Audio(samples) => work.utterance.extend_from_slice(&samples),
-            Cmd::End => {
-                let result = decode_whole(decoder, jsgf, &work.utterance, session.seed);
-                session.emit_final(result, work.utterance.len());
-                work.utterance.clear();
-                work.partial_mark = 0;
-                work.last_partial.clear();
-            }
-        }
-    }
-    let fresh = work.utterance.len() - work.partial_mark;
-    let others_waiting = !lock(&core.ready).queue.is_empty();
-    if fresh >= session.partial_samples && !others_waiting {
-        work.partial_mark = work.utterance.len();
-        // A failed partial is not worth an event: the final will report the failure.
-        if let Ok(text) = decode_whole(decoder, jsgf, &work.utterance, session.seed) {
-            session.emit_partial(&mut work, text);
-        }
-    }
-}
-
-fn decode_whole(
-    decoder: &mut Decoder,
-    jsgf: &str,
-    audio: &[i16],
-    seed: u32,
-) -> Result<String, SttError> {
-    let mut wide = Vec::new();
-    Upsampler2x::new(seed).process(audio, &mut wide);
-    decoder.use_grammar(jsgf)?;
-    decoder.decode_whole(&wide)
-}
-
-/// Open-vocabulary mode: hold the decoder for one utterance, feeding audio as it comes.
-fn serve_live(decoder: &mut Decoder, session: &Shared) {
-    let mut upsampler = Upsampler2x::new(session.seed);
-    let mut wide = Vec::new();
-    let mut samples = 0usize;
-    let mut partial_mark = 0usize;
-    let mut started = false;
-    let mut failure: Option<SttError> = None;
-    while let Some(cmd) = session.next_cmd() {
-        match cmd {
-            Cmd::Audio(audio) => {
-                samples += audio.len();
-                if failure.is_some() {
-                    continue;
-                }
-                if !started {
-                    match decoder
-                        .use_language_model()
-                        .and_then(|()| decoder.start_live())
-                    {
-                        Ok(()) => started = true,
-                        Err(e) => {
-                            failure = Some(e);
-                            continue;
-                        }
-                    }
-                }
-                wide.clear();
-                upsampler.process(&audio, &mut wide);
-                if let Err(e) = decoder.feed(&wide) {
-                    failure = Some(e);
-                    continue;
-                }
-                if samples - partial_mark >= session.partial_samples {
-                    partial_mark = samples;
-                    let mut work = lock(&session.work);
-                    session.emit_partial(&mut work, decoder.hypothesis());
-                }
-            }
-            Cmd::End => {
-                let result = match (failure, started) {
-                    (Some(e), _) => {
-                        if started {
-                            let _ = decoder.finish_live();
-                        }
-                        Err(e)
-                    }
-                    (None, true) => decoder.finish_live(),
-                    (None, false) => Ok(String::new()),
-                };
-                session.emit_final(result, samples);
-                lock(&session.work).last_partial.clear();
-                return;
-            }
-        }
-    }
-    // Closed mid-utterance: end it so the decoder is ready for the next session.
-    if started {
-        let _ = decoder.finish_live();
     }
 }

