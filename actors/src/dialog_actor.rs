@@ -9,6 +9,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use sip::dialog::{DialogState, TransferProgress, UasDialog, read_transfer_notify};
 use sip::endpoint::TxId;
 use sip::message::{Method, Request, header_values};
+use sip::sdp::{LocalMedia, Negotiated, answer_changed, answer_reoffer, parse_offer};
 use tracing::{debug, info, warn};
 
 use crate::call::{CallMsg, ChildContext};
@@ -50,6 +51,10 @@ pub struct DialogArgs {
     pub invite_tx: TxId,
     /// Our SDP answer.
     pub answer_sdp: String,
+    /// The media as negotiated (re-offers are answered from it: hold, resume).
+    pub negotiated: Negotiated,
+    /// Our media address and `o=` identity.
+    pub local_media: LocalMedia,
     /// Ringing time before answering.
     pub answer_after: Duration,
     /// The transport.
@@ -121,6 +126,34 @@ impl DialogActorState {
         });
     }
 
+    /// A re-offer: mirror its direction (sendonly → recvonly, inactive → inactive, sendrecv →
+    /// sendrecv), keep our codec when offered, and tell the media what to do.
+    fn on_reoffer(&mut self, tx: TxId, request: &Request) {
+        let offer = match parse_offer(&request.body) {
+            Ok(offer) => offer,
+            Err(err) => return self.respond(tx, request, err.sip_status(), None),
+        };
+        match answer_reoffer(&self.args.negotiated, &offer, &self.args.local_media) {
+            Ok((next, sdp)) => {
+                if answer_changed(&self.args.negotiated, &next, &self.args.local_media) {
+                    self.args.local_media.session_version += 1;
+                }
+                info!(call_id = %self.args.ctx.call_id, direction = next.direction.as_str(), "re-offer answered");
+                // Any hold (sendonly, recvonly, inactive) suspends the media timeout: a caller on
+                // hold may well send nothing (RFC 3264 §8.4 leaves it to them).
+                let _ = self.args.ctx.call.cast(CallMsg::MediaDirection {
+                    sends: next.direction.sends(),
+                    receives: next.direction.sends() && next.direction.receives(),
+                    remote: next.remote,
+                });
+                self.args.negotiated = next;
+                self.args.answer_sdp = sdp.clone();
+                self.respond(tx, request, 200, Some(sdp));
+            }
+            Err(err) => self.respond(tx, request, err.sip_status(), None),
+        }
+    }
+
     /// Blind transfer (RFC 3515): REFER the caller to `target`; the NOTIFYs say how it went.
     fn send_refer(&mut self, target: &str) {
         let (request, peer, sip_call_id) = {
@@ -176,7 +209,11 @@ impl DialogActorState {
                 info!(call_id = %self.args.ctx.call_id, "caller hung up");
                 self.end(HangupBy::Caller, "normal_clearing");
             }
-            // A session refresh or re-INVITE: keep the media as negotiated (hold is a later step).
+            // A re-INVITE: a re-offer (hold, resume, new address) is answered from what was
+            // negotiated; one without SDP is a session refresh answered with our current SDP.
+            Method::Invite | Method::Update if !request.body.is_empty() => {
+                self.on_reoffer(tx, &request)
+            }
             Method::Invite => {
                 let sdp = Some(self.args.answer_sdp.clone());
                 self.respond(tx, &request, 200, sdp);

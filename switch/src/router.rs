@@ -241,6 +241,7 @@ impl Router {
             session_version: 1,
         };
         let answer_sdp = build_answer(&negotiated, &local);
+        let negotiated_media = negotiated.clone();
         let dialog = UasDialog::from_invite(
             request,
             keys,
@@ -280,6 +281,8 @@ impl Router {
             invite: request.clone(),
             dialog,
             answer_sdp,
+            negotiated: negotiated_media,
+            local_media: local,
             media: MediaSetup {
                 rtcp_socket: self.bind_rtcp(&lease).await,
                 socket,

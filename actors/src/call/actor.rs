@@ -295,6 +295,8 @@ impl ractor::Actor for CallActor {
                 invite: setup.invite,
                 invite_tx: setup.invite_tx,
                 answer_sdp: setup.answer_sdp,
+                negotiated: setup.negotiated,
+                local_media: setup.local_media,
                 answer_after: Duration::from_millis(setup.agent.answer_after_ms),
                 sip: setup.sip,
             },
@@ -401,6 +403,18 @@ impl ractor::Actor for CallActor {
                 state.conversation.speech_failed(turn, phrase)
             }
             CallMsg::Played(mark, at) => state.conversation.played(mark, at),
+            CallMsg::MediaDirection {
+                sends,
+                receives,
+                remote,
+            } => {
+                state.children.media.cast(MediaMsg::Direction {
+                    sends,
+                    receives,
+                    remote,
+                })?;
+                Vec::new()
+            }
             CallMsg::TransferFailed => state.conversation.inject(TRANSFER_FAILED, Instant::now()),
             CallMsg::Restart(kind) => {
                 Self::restart(&myself, state, kind).await?;

@@ -93,6 +93,15 @@ pub enum CallMsg {
         /// Why.
         error: String,
     },
+    /// A re-offer changed the media: whether we send, whether the caller sends, and where to.
+    MediaDirection {
+        /// We send RTP.
+        sends: bool,
+        /// Not on hold: RTP is expected both ways, so the media timeout runs.
+        receives: bool,
+        /// Where RTP goes now.
+        remote: std::net::SocketAddr,
+    },
     /// The carrier refused or failed our transfer: the call stays with the agent.
     TransferFailed,
     /// Re-spawn the child of this kind (after a failure and its backoff).

@@ -101,6 +101,10 @@ pub struct CallSetup {
     pub dialog: UasDialog,
     /// Our SDP answer.
     pub answer_sdp: String,
+    /// The media as negotiated.
+    pub negotiated: sip::sdp::Negotiated,
+    /// Our media address and `o=` identity.
+    pub local_media: sip::sdp::LocalMedia,
     /// Media.
     pub media: MediaSetup,
     /// The agent answering.

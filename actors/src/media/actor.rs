@@ -24,6 +24,15 @@ pub enum MediaMsg {
     Start,
     /// Drop queued playout (barge-in).
     Flush,
+    /// A re-offer changed the media (hold, resume, new address).
+    Direction {
+        /// Send RTP.
+        sends: bool,
+        /// Not on hold: the media timeout runs only then.
+        receives: bool,
+        /// Where RTP goes.
+        remote: std::net::SocketAddr,
+    },
     /// From now on, send the caller's frames here (a new speech-to-text actor).
     CallerAudio(mpsc::Sender<PcmFrame>),
     /// The call is ending: close the recording and report.
@@ -146,6 +155,15 @@ impl Actor for MediaActor {
                 });
             }
             MediaMsg::Flush => state.control.send(Control::Flush)?,
+            MediaMsg::Direction {
+                sends,
+                receives,
+                remote,
+            } => state.control.send(Control::Direction {
+                sends,
+                receives,
+                remote,
+            })?,
             MediaMsg::CallerAudio(tx) => state.control.send(Control::CallerAudio(tx))?,
             MediaMsg::Finish(reply) => {
                 let (tx, rx) = oneshot::channel();

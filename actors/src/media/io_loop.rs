@@ -32,6 +32,12 @@ pub(crate) enum Control {
     Flush,
     /// Report counters.
     Report(oneshot::Sender<MediaReport>),
+    /// Hold, resume or a new address.
+    Direction {
+        sends: bool,
+        receives: bool,
+        remote: SocketAddr,
+    },
     /// Send the caller's frames to a new recognizer.
     CallerAudio(mpsc::Sender<PcmFrame>),
     /// Finish the recording and report (the call is ending).
@@ -59,6 +65,8 @@ const SILENT: PcmFrame = [0; rtp::FRAME_SAMPLES];
 
 struct Loop {
     io: MediaIo,
+    /// False while the caller holds us (we answered recvonly or inactive): no RTP out.
+    sending: bool,
     inbound: Inbound,
     rtcp: Option<RtcpSession>,
     stt_dropped: u64,
@@ -117,25 +125,30 @@ impl Loop {
             }
             None => payload.fill(self.io.codec.silence_byte()),
         }
-        match self
-            .io
-            .sender
-            .write_packet(payload, self.first_packet, tx_buf)
-        {
-            Ok(n) => {
-                self.first_packet = false;
-                let to = self.inbound.latched().unwrap_or(self.io.remote);
-                if self.io.socket.send_to(&tx_buf[..n], to).await.is_ok() {
-                    self.inbound.stats.on_packet_out(n);
+        if self.sending {
+            match self
+                .io
+                .sender
+                .write_packet(payload, self.first_packet, tx_buf)
+            {
+                Ok(n) => {
+                    self.first_packet = false;
+                    let to = self.inbound.latched().unwrap_or(self.io.remote);
+                    if self.io.socket.send_to(&tx_buf[..n], to).await.is_ok() {
+                        self.inbound.stats.on_packet_out(n);
+                    }
                 }
-                if let Some(mark) = started {
-                    let _ = self
-                        .io
-                        .call
-                        .cast(CallMsg::Played(mark, Instant::now().into_std()));
-                }
+                Err(err) => warn!(call_id = %self.io.call_id, %err, "RTP packet not built"),
             }
-            Err(err) => warn!(call_id = %self.io.call_id, %err, "RTP packet not built"),
+        } else {
+            // On hold: the timestamp keeps running so the stream resumes where the clock is.
+            self.io.sender.skip_samples(rtp::FRAME_SAMPLES as u32);
+        }
+        if let Some(mark) = started {
+            let _ = self
+                .io
+                .call
+                .cast(CallMsg::Played(mark, Instant::now().into_std()));
         }
         while let Some(event) = self.inbound.poll_dtmf(std_now) {
             debug!(call_id = %self.io.call_id, digit = %event.digit, "DTMF (RFC 4733)");
@@ -207,11 +220,13 @@ pub(crate) async fn run(io: MediaIo, mut control: mpsc::UnboundedReceiver<Contro
     let rtcp = rtcp_session(start, io.sender.ssrc(), &io.call_id);
     let mut state = Loop {
         io,
+        sending: true,
         inbound,
         rtcp,
         stt_dropped: 0,
         first_packet: true,
     };
+    let mut receiving = true;
     let mut pacer: Option<Pacer> = None;
     let mut timeout_reported = false;
     let mut rx_buf = [0u8; 2048];
@@ -227,7 +242,7 @@ pub(crate) async fn run(io: MediaIo, mut control: mpsc::UnboundedReceiver<Contro
                 let now = Instant::now();
                 match state.inbound.on_datagram(now.into_std(), from, &rx_buf[..len]) {
                     Datagram::Media => {
-                        if pacer.is_some() {
+                        if pacer.is_some() && receiving {
                             inactivity.as_mut().reset(now + state.io.media_timeout);
                         }
                     }
@@ -248,7 +263,7 @@ pub(crate) async fn run(io: MediaIo, mut control: mpsc::UnboundedReceiver<Contro
                     pace.as_mut().reset(Instant::from_std(p.poll_timeout()));
                 }
             }
-            () = &mut inactivity, if pacer.is_some() && !timeout_reported => {
+            () = &mut inactivity, if pacer.is_some() && receiving && !timeout_reported => {
                 timeout_reported = true;
                 warn!(call_id = %state.io.call_id, "no RTP for {:?}", state.io.media_timeout);
                 let _ = state.io.call.cast(CallMsg::MediaTimeout);
@@ -265,6 +280,15 @@ pub(crate) async fn run(io: MediaIo, mut control: mpsc::UnboundedReceiver<Contro
                 Some(Control::Flush) => while state.io.playout.try_recv().is_ok() {},
                 Some(Control::Report(reply)) => { let _ = reply.send(state.report()); }
                 Some(Control::CallerAudio(tx)) => state.io.caller_audio = Some(tx),
+                Some(Control::Direction { sends, receives, remote }) => {
+                    state.sending = sends;
+                    state.io.remote = remote;
+                    if receives && !receiving {
+                        // Resumed: the media timeout starts afresh.
+                        inactivity.as_mut().reset(Instant::now() + state.io.media_timeout);
+                    }
+                    receiving = receives;
+                }
                 Some(Control::Finish(reply)) => {
                     if let Some(mut recorder) = state.io.recorder.take() {
                         tokio::task::spawn_blocking(move || recorder.finish());
