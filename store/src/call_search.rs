@@ -5,14 +5,10 @@
 //! (`sip:1000@host`, `sips:…`, `tel:1000`) or the whole URI. Numbers are limited to characters
 //! that have no meaning in a `LIKE` pattern, so the pattern cannot be widened by the input.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
-use crate::calls::{CallRecord, CallState, Direction};
+use crate::calls::{CallRecord, CallState};
 use crate::connect::Store;
 use crate::error::StoreError;
 use crate::pages::{Arg, Order, Page, PageKey, PageRequest, SqlBuilder, fetch_page};
-use crate::rows::decode_text_enum;
 
 /// Which calls to list. Every set field narrows the result.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,7 +56,7 @@ impl Store {
             b,
             page,
             ("started_at", "id", Order::Desc),
-            decode_call,
+            CallRecord::from_row,
             |c| PageKey {
                 at: c.started_at,
                 id: c.id.clone(),
@@ -120,32 +116,6 @@ fn call_query(filter: &CallFilter) -> Result<SqlBuilder, StoreError> {
         });
     }
     Ok(b)
-}
-
-/// Decodes a call row selected with [`CALL_COLUMNS`].
-fn decode_call(row: &AnyRow) -> Result<CallRecord, sqlx::Error> {
-    Ok(CallRecord {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        agent_id: row.try_get("agent_id")?,
-        trunk_id: row.try_get("trunk_id")?,
-        direction: decode_text_enum(row, "direction", Direction::parse)?,
-        sip_call_id: row.try_get("sip_call_id")?,
-        from_uri: row.try_get("from_uri")?,
-        to_uri: row.try_get("to_uri")?,
-        state: decode_text_enum(row, "state", CallState::parse)?,
-        started_at: row.try_get("started_at")?,
-        answered_at: row.try_get("answered_at")?,
-        ended_at: row.try_get("ended_at")?,
-        last_tick_at: row.try_get("last_tick_at")?,
-        billed_secs: row.try_get("billed_secs")?,
-        cost_micros: row.try_get("cost_micros")?,
-        hangup_cause: row.try_get("hangup_cause")?,
-        hangup_by: row.try_get("hangup_by")?,
-        media: row.try_get("media")?,
-        node: row.try_get("node")?,
-        ai_cost_micros: row.try_get("ai_cost_micros")?,
-    })
 }
 
 #[cfg(test)]

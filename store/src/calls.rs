@@ -118,7 +118,8 @@ pub struct CallRecord {
 }
 
 impl CallRecord {
-    fn from_row(row: &AnyRow) -> Result<CallRecord, sqlx::Error> {
+    /// Decodes a row selected with the call columns.
+    pub(crate) fn from_row(row: &AnyRow) -> Result<CallRecord, sqlx::Error> {
         Ok(CallRecord {
             id: row.try_get("id")?,
             tenant_id: row.try_get("tenant_id")?,

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -18,10 +16,6 @@ use axum::routing::post;
 use common::{SwitchProcess, eventually};
 use loadtests::SippRun;
 use store::{CallState, NewTenant, Speaker, Store};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// An OpenAI-compatible server on 127.0.0.1: `healthy` streams an answer as SSE, else 500s.
 async fn model_server(healthy: bool, hits: Arc<AtomicUsize>) -> String {
@@ -89,22 +83,8 @@ async fn llm_tenant(url: &str, base_url: &str) -> (Store, String) {
 async fn call_with_a_request(
     healthy: bool,
 ) -> (Vec<store::TranscriptTurn>, store::CallRecord, usize) {
-    assert!(
-        Command::new("bash")
-            .arg(repo().join("scripts/make-audio"))
-            .status()
-            .unwrap()
-            .success()
-    );
-    let audio = repo().join("loadtests/audio/caller_speech.ulaw");
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("uac_request.xml");
-    let text = std::fs::read_to_string(loadtests::scenario_file("uac_request.xml")).unwrap();
-    std::fs::write(
-        &scenario,
-        text.replace("@AUDIO@", &audio.display().to_string()),
-    )
-    .unwrap();
+    let scenario = common::speech_scenario("uac_request.xml", dir.path());
     let hits = Arc::new(AtomicUsize::new(0));
     let base_url = model_server(healthy, hits.clone()).await;
     let db = format!("sqlite://{}/llm.db", dir.path().display());

@@ -5,17 +5,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use common::{SwitchProcess, eventually};
 use loadtests::SippRun;
 use store::{CallState, Speaker};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn percentile(values: &mut [u64], p: f64) -> u64 {
     values.sort_unstable();
@@ -29,22 +23,8 @@ async fn turn_latency_over_real_calls() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(4);
-    assert!(
-        Command::new("bash")
-            .arg(repo().join("scripts/make-audio"))
-            .status()
-            .unwrap()
-            .success()
-    );
-    let audio = repo().join("loadtests/audio/caller_speech.ulaw");
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("uac_request.xml");
-    let text = std::fs::read_to_string(loadtests::scenario_file("uac_request.xml")).unwrap();
-    std::fs::write(
-        &scenario,
-        text.replace("@AUDIO@", &audio.display().to_string()),
-    )
-    .unwrap();
+    let scenario = common::speech_scenario("uac_request.xml", dir.path());
 
     let switch = SwitchProcess::start(&[]);
     let sip = switch.sip;
