@@ -16,6 +16,10 @@
 //!   with a PCMU/PCMA/telephone-event offer, waits `-d` ms and hangs up.
 //! - `scripts/make-audio` (workspace root) generates the audio files media scenarios play
 //!   into [`audio_dir`].
+//! - [`load`]: the load runner's parts (the switch under test, CPS ramp, media soak, probe
+//!   calls for RTP pacing and answer-to-first-RTP, `/proc` sampling, the results table), run
+//!   by the `loadrun` binary: `cargo run --release -p loadtests --bin loadrun -- [--quick]`.
+//!   Results are kept in `loadtests/RESULTS.md`.
 //!
 //! # Safety
 //!
@@ -45,9 +49,11 @@
 use std::path::{Path, PathBuf};
 
 mod error;
+pub mod load;
 mod ports;
 mod process;
 mod report;
+mod rtt;
 mod sipp;
 mod stats;
 
@@ -55,6 +61,7 @@ pub use error::SippError;
 pub use ports::{free_media_port, free_sip_port};
 pub use process::SippProcess;
 pub use report::SippReport;
+pub use rtt::ResponseTimeSample;
 pub use sipp::{DEFAULT_TIMEOUT, SippRun};
 
 /// The directory holding this crate's SIPp scenarios (`loadtests/scenarios`).

@@ -20,6 +20,7 @@ use tempfile::TempDir;
 
 use crate::error::SippError;
 use crate::report::SippReport;
+use crate::rtt::read_rtt_dir;
 use crate::stats::parse_stat_csv;
 
 /// How long after its own `-timeout` SIPp gets to quit before it is killed.
@@ -50,8 +51,9 @@ pub(crate) struct Spawned {
 #[derive(Debug)]
 pub struct SippProcess {
     child: Child,
-    /// Holds SIPp's statistics, stdout and stderr files; removed when the process is dropped.
-    _dir: TempDir,
+    /// Holds SIPp's statistics, rtt, stdout and stderr files; removed when the process is
+    /// dropped.
+    dir: TempDir,
     stat_path: PathBuf,
     stderr_path: PathBuf,
     local_addr: SocketAddr,
@@ -64,7 +66,7 @@ impl SippProcess {
     pub(crate) fn new(spawned: Spawned, started: Instant) -> Self {
         SippProcess {
             child: spawned.child,
-            _dir: spawned.dir,
+            dir: spawned.dir,
             stat_path: spawned.stat_path,
             stderr_path: spawned.stderr_path,
             local_addr: spawned.local_addr,
@@ -132,6 +134,11 @@ impl SippProcess {
         }
     }
 
+    /// Whether SIPp has exited (without reaping its report; [`wait`](Self::wait) still works).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)) | Err(_))
+    }
+
     fn try_status(&mut self) -> Result<Option<ExitStatus>, SippError> {
         self.child
             .try_wait()
@@ -163,7 +170,17 @@ impl SippProcess {
         let elapsed = self.started.elapsed();
         let exit_code = exit_code(status);
         let stderr_tail = read_tail(&self.stderr_path);
-        let report = read_report(&self.stat_path, exit_code, elapsed, &stderr_tail);
+        let report =
+            read_report(&self.stat_path, exit_code, elapsed, &stderr_tail).and_then(|report| {
+                match report {
+                    Some(mut report) => {
+                        report.response_times =
+                            read_rtt_dir(self.dir.path()).map_err(SippError::Unparsable)?;
+                        Ok(Some(report))
+                    }
+                    None => Ok(None),
+                }
+            });
         let sipp_timed_out = exit_code == 255 && stderr_tail.contains(SIPP_TIMEOUT_MARKER);
         if killed || sipp_timed_out {
             return Err(SippError::TimedOut {

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::rtt::ResponseTimeSample;
 use crate::stats::StatRow;
 
 /// What a SIPp run did, read from its final statistics.
@@ -46,6 +47,9 @@ pub struct SippReport {
     pub stderr_tail: String,
     /// The whole final statistics row, as (column name, raw value) pairs in SIPp's order.
     pub columns: Vec<(String, String)>,
+    /// Every response time SIPp measured, in time order; empty unless the run asked for them
+    /// with [`SippRun::trace_rtt`](crate::SippRun::trace_rtt).
+    pub response_times: Vec<ResponseTimeSample>,
 }
 
 impl SippReport {
@@ -76,6 +80,7 @@ impl SippReport {
             elapsed,
             stderr_tail,
             columns: row.columns,
+            response_times: Vec::new(),
         })
     }
 

@@ -74,6 +74,7 @@ pub struct SippRun {
     call_duration: Option<Duration>,
     transport: Transport,
     rtp_echo: bool,
+    trace_rtt: bool,
     local_port: Option<u16>,
     media_port: Option<u16>,
     timeout: Duration,
@@ -104,6 +105,7 @@ impl SippRun {
             call_duration: None,
             transport: Transport::Udp,
             rtp_echo: false,
+            trace_rtt: false,
             local_port: None,
             media_port: None,
             timeout: DEFAULT_TIMEOUT,
@@ -179,6 +181,13 @@ impl SippRun {
     /// Echo RTP received on the media port back to its sender (`-rtp_echo`).
     pub fn rtp_echo(mut self) -> Self {
         self.rtp_echo = true;
+        self
+    }
+
+    /// Record every response time the scenario measures (`rtd="true"`) into
+    /// [`SippReport::response_times`] (`-trace_rtt`; SIPp's resolution is 1 ms).
+    pub fn trace_rtt(mut self) -> Self {
+        self.trace_rtt = true;
         self
     }
 
@@ -424,6 +433,11 @@ impl SippRun {
         }
         if self.rtp_echo {
             push(&[&"-rtp_echo"]);
+        }
+        if self.trace_rtt {
+            // SIPp 3.6.1 writes samples only in batches of -rtt_freq and drops a partial batch
+            // at exit, so every sample is written as it comes.
+            push(&[&"-trace_rtt", &"-rtt_freq", &"1"]);
         }
         for (name, value) in &self.keys {
             push(&[&"-key", name, value]);

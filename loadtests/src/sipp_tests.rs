@@ -79,6 +79,15 @@ fn defaults_leave_rate_and_duration_to_sipp() {
     assert_eq!(value_of(&args, "-d"), None);
     assert_eq!(value_of(&args, "-s"), None);
     assert!(!args.iter().any(|a| a == "-rtp_echo"));
+    assert!(!args.iter().any(|a| a == "-trace_rtt"));
+}
+
+#[test]
+fn trace_rtt_asks_sipp_for_per_call_response_times() {
+    let run = SippRun::uac_basic().target(target()).trace_rtt();
+    let args = strings(&run.args(&plan(Scenario::File("/s/uac_basic.xml".into()))));
+    assert!(args.iter().any(|a| a == "-trace_rtt"), "{args:?}");
+    assert_eq!(value_of(&args, "-rtt_freq"), Some("1"));
 }
 
 #[test]

@@ -121,3 +121,38 @@ fn rejected_calls_are_counted_as_failed_not_errors() {
     let peer = busy.wait().expect("the busy peer finishes");
     assert_eq!((peer.successful, peer.failed), (2, 0));
 }
+
+#[test]
+fn trace_rtt_reports_one_response_time_per_call_in_time_order() {
+    let uas = start_uas(5);
+    let report = SippRun::uac_basic()
+        .target(uas.local_addr())
+        .calls(5)
+        .rate(50.0)
+        .trace_rtt()
+        .timeout(CLIENT_BUDGET)
+        .run()
+        .expect("the run completes");
+    assert!(report.all_successful(5), "{report:?}");
+    let samples = &report.response_times;
+    assert_eq!(samples.len(), 5, "{samples:?}");
+    assert!(samples.windows(2).all(|w| w[0].at <= w[1].at));
+    assert!(samples.iter().all(|s| s.rtd == 1));
+    // At 50 CPS the five answers span about 80 ms.
+    let span = samples[4].at - samples[0].at;
+    assert!(span >= Duration::from_millis(50), "{span:?}");
+    // Loopback answers come within a second (SIPp's resolution is 1 ms).
+    assert!(samples.iter().all(|s| s.response < Duration::from_secs(1)));
+}
+
+#[test]
+fn without_trace_rtt_there_are_no_response_time_samples() {
+    let uas = start_uas(1);
+    let report = SippRun::uac_basic()
+        .target(uas.local_addr())
+        .timeout(CLIENT_BUDGET)
+        .run()
+        .expect("the run completes");
+    assert!(report.all_successful(1), "{report:?}");
+    assert!(report.response_times.is_empty());
+}

@@ -16,6 +16,9 @@ use super::energy::frame_dbfs;
 use super::tracker::{EndOfTurnPolicy, SilenceTimeout, TurnTracker};
 use crate::providers::stt::FRAME_SAMPLES;
 
+/// How far below the energy floor a frame is not even shown to the classifier.
+const SKIP_BELOW_FLOOR_DB: f32 = 10.0;
+
 /// Settings of a [`TurnDetector`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -90,9 +93,12 @@ impl TurnDetector {
     /// Classifies the 20 ms frame that starts at `now` and advances the turn.
     pub fn handle_frame(&mut self, frame: &[i16; FRAME_SAMPLES], now: Instant) -> FrameReport {
         let dbfs = frame_dbfs(frame);
-        // The classifier sees every frame so its noise model keeps adapting.
-        let classified = self.classifier.is_voice(frame);
-        let voiced = classified && dbfs >= self.config.energy_floor_dbfs;
+        // The classifier sees every frame that could matter, so its noise model keeps adapting;
+        // frames 10 dB below the energy floor (line silence, most of a call) can never be speech
+        // and are not worth its cost (it was the largest CPU cost of a media-only call).
+        let audible = dbfs >= self.config.energy_floor_dbfs - SKIP_BELOW_FLOOR_DB;
+        let voiced =
+            audible && self.classifier.is_voice(frame) && dbfs >= self.config.energy_floor_dbfs;
         let event = self.tracker.handle_voicing(voiced, now);
         FrameReport {
             voiced,

@@ -120,7 +120,13 @@ impl Plc {
     }
 
     fn start_erasure(&mut self) {
-        let pitch = find_pitch(&self.history);
+        // Nothing to repeat after silence: skip the pitch search (the costliest part of
+        // concealment, and most losses on a call fall in silence).
+        let pitch = if self.history.iter().all(|&s| s == 0) {
+            PITCH_MAX
+        } else {
+            find_pitch(&self.history)
+        };
         let h = &self.history;
         let tail = &h[HISTORY - pitch..];
         self.period[..pitch].copy_from_slice(tail);

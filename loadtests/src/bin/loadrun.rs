@@ -1,0 +1,263 @@
+//! `loadrun`: the load runner of issue 8. Builds (or takes) the release `switch` binary, starts
+//! it on loopback with a load configuration, provisions a free tenant with a media-only agent,
+//! then runs the CPS ramp and the media soak (with probe calls measuring RTP pacing and
+//! answer-to-first-RTP), prints one results table beside the goals, and stops everything.
+//!
+//! ```text
+//! cargo run --release -p loadtests --bin loadrun -- [--quick]
+//! ```
+//!
+//! Every run is bounded (each SIPp run has a time budget; probes time out) and only talks to
+//! loopback. SIGINT/SIGTERM stop the run cleanly; the switch also gets SIGKILL if the runner
+//! dies without cleaning up (parent-death signal).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use loadtests::load::{
+    Goals, LOAD_NUMBER, LoadError, LoadSwitch, LoadSwitchConfig, ProbeConfig, RampConfig,
+    ResultsTable, SoakConfig, run_probe, run_ramp, run_soak,
+};
+
+/// Set by SIGINT/SIGTERM; every phase polls it.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// Load runner: CPS ramp, media soak, pacing and answer-to-first-RTP against the real switch.
+#[derive(Debug, Parser)]
+#[command(name = "loadrun")]
+struct Args {
+    /// A smoke run under a minute: short steps, a small soak.
+    #[arg(long)]
+    quick: bool,
+    /// Ramp steps in calls per second (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    steps: Option<Vec<u32>>,
+    /// Seconds each ramp step places calls.
+    #[arg(long)]
+    step_secs: Option<u64>,
+    /// Concurrent calls in the soak.
+    #[arg(long)]
+    soak_calls: Option<u32>,
+    /// Rate the soak's calls are placed at (calls per second).
+    #[arg(long)]
+    soak_rate: Option<u32>,
+    /// Seconds the soak holds its calls (the measured plateau).
+    #[arg(long)]
+    soak_secs: Option<u64>,
+    /// Probe calls placed during the plateau.
+    #[arg(long)]
+    probes: Option<u32>,
+    /// Skip the CPS ramp.
+    #[arg(long)]
+    no_ramp: bool,
+    /// Skip the soak.
+    #[arg(long)]
+    no_soak: bool,
+    /// The switch binary; by default `switch` next to this runner, built first.
+    #[arg(long)]
+    switch: Option<PathBuf>,
+    /// Do not run `cargo build --release -p switch` first.
+    #[arg(long)]
+    no_build: bool,
+    /// Also write the table to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The switch's log filter.
+    #[arg(long, default_value = "warn")]
+    log_level: String,
+    /// Seconds the switch gets to become healthy (raise it under a profiler).
+    #[arg(long, default_value_t = 30)]
+    start_secs: u64,
+    /// How long the warm-up call may wait for its answer, in seconds (raise it under a
+    /// profiler).
+    #[arg(long, default_value_t = 8)]
+    warmup_secs: u64,
+}
+
+/// The greeting: short, synthesised once and then served from the phrase cache.
+const GREETING: &str = "Hello.";
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("loadrun: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), LoadError> {
+    let started = Instant::now();
+    let (ramp_config, soak_config) = plan(args);
+    soak_config.validate()?;
+    let binary = switch_binary(args)?;
+    if cfg!(debug_assertions) {
+        eprintln!("loadrun: warning: this runner is a debug build; use --release");
+    }
+    let mut switch_config = LoadSwitchConfig::new(&binary);
+    switch_config.log_level = args.log_level.clone();
+    switch_config.start_within = Duration::from_secs(args.start_secs);
+
+    let ramp = if args.no_ramp {
+        None
+    } else {
+        let mut switch = start_switch(&switch_config, args)?;
+        eprintln!(
+            "loadrun: CPS ramp {:?} CPS, {:?} per step, 1-s calls",
+            ramp_config.steps, ramp_config.step_duration
+        );
+        let report = run_ramp(&mut switch, &ramp_config, &STOP)?;
+        for s in &report.steps {
+            eprintln!(
+                "loadrun:   {} CPS: {} ok, {} failed, achieved {:.0}{}",
+                s.target_cps,
+                s.successful,
+                s.failed,
+                s.achieved_cps,
+                s.degraded
+                    .as_deref()
+                    .map_or_else(String::new, |d| format!(" ({d})"))
+            );
+        }
+        Some(report)
+    };
+    let soak = if args.no_soak {
+        None
+    } else {
+        // A fresh switch, so the idle memory baseline is not inflated by the ramp.
+        let mut switch = start_switch(&switch_config, args)?;
+        eprintln!(
+            "loadrun: soak {} calls at {} CPS, plateau {:?}, {} probes (switch pid {})",
+            soak_config.calls,
+            soak_config.rate,
+            soak_config.hold,
+            soak_config.probes,
+            switch.pid()
+        );
+        Some(run_soak(&mut switch, &soak_config, &STOP)?)
+    };
+    let table = ResultsTable {
+        ramp: ramp.as_ref(),
+        soak: soak.as_ref(),
+        goals: Goals {
+            floor_cps: 300,
+            ..Goals::default()
+        },
+    }
+    .render();
+    println!("{table}");
+    println!("(total {:.0} s)", started.elapsed().as_secs_f64());
+    if let Some(path) = &args.out {
+        std::fs::write(path, &table)
+            .map_err(|e| LoadError::io(format!("cannot write {}", path.display()), e))?;
+    }
+    Ok(())
+}
+
+/// The ramp and soak settings: full defaults, `--quick`, then explicit flags.
+fn plan(args: &Args) -> (RampConfig, SoakConfig) {
+    let quick = args.quick;
+    let steps = args.steps.clone().unwrap_or_else(|| {
+        if quick {
+            vec![100, 300]
+        } else {
+            vec![100, 200, 300, 400, 500, 800, 1000, 1500, 2000, 2500, 3000]
+        }
+    });
+    let step_secs = args.step_secs.unwrap_or(if quick { 3 } else { 10 });
+    let ramp = RampConfig {
+        steps,
+        step_duration: Duration::from_secs(step_secs),
+        call_duration: Duration::from_secs(1),
+        max_p95: Duration::from_millis(50),
+        max_retransmission_ratio: 0.001,
+        min_rate_ratio: 0.95,
+        number: LOAD_NUMBER.into(),
+    };
+    let soak = SoakConfig {
+        calls: args.soak_calls.unwrap_or(if quick { 50 } else { 1000 }),
+        rate: args.soak_rate.unwrap_or(if quick { 50 } else { 100 }),
+        settle: Duration::from_secs(if quick { 1 } else { 5 }),
+        hold: Duration::from_secs(args.soak_secs.unwrap_or(if quick { 12 } else { 120 })),
+        probes: args.probes.unwrap_or(if quick { 8 } else { 40 }),
+        probe_parallel: 4,
+        probe_hold: Duration::from_secs(if quick { 3 } else { 5 }),
+        number: LOAD_NUMBER.into(),
+    };
+    (ramp, soak)
+}
+
+/// Starts a switch, provisions the load tenant and warms the greeting cache with one probe.
+fn start_switch(config: &LoadSwitchConfig, args: &Args) -> Result<LoadSwitch, LoadError> {
+    let switch = LoadSwitch::start(config)?;
+    switch.provision(LOAD_NUMBER, GREETING, 1_000_000)?;
+    let warm = run_probe(&ProbeConfig {
+        switch: switch.sip,
+        number: LOAD_NUMBER.into(),
+        hold: Duration::from_millis(1500),
+        unique: format!("warm-{}", std::process::id()),
+        answer_within: Duration::from_secs(args.warmup_secs),
+    })
+    .map_err(|e| switch.error(&format!("the warm-up call failed: {e}")))?;
+    if warm.answer_to_first_audio.is_none() {
+        return Err(switch.error("the warm-up call heard no greeting"));
+    }
+    if !switch.wait_idle(Duration::from_secs(10)) {
+        return Err(switch.error("the warm-up call did not end"));
+    }
+    Ok(switch)
+}
+
+/// The switch binary to run, built first unless told otherwise.
+fn switch_binary(args: &Args) -> Result<PathBuf, LoadError> {
+    if let Some(path) = &args.switch {
+        return Ok(path.clone());
+    }
+    let exe = std::env::current_exe().map_err(|e| LoadError::io("locating loadrun", e))?;
+    let profile_dir = exe
+        .parent()
+        .ok_or_else(|| LoadError::Invalid("loadrun has no directory".into()))?;
+    let binary = profile_dir.join("switch");
+    if !args.no_build {
+        build_switch(profile_dir)?;
+    }
+    Ok(binary)
+}
+
+/// `cargo build --release -p switch` into the target directory this runner was built in.
+fn build_switch(profile_dir: &Path) -> Result<(), LoadError> {
+    let target_dir = profile_dir
+        .parent()
+        .ok_or_else(|| LoadError::Invalid("loadrun is not inside a target directory".into()))?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or_else(|| LoadError::Invalid("no workspace root".into()))?;
+    eprintln!("loadrun: cargo build --release -p switch");
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "switch"])
+        .env("CARGO_TARGET_DIR", target_dir)
+        .current_dir(workspace)
+        .status()
+        .map_err(|e| LoadError::io("cannot run cargo", e))?;
+    if !status.success() {
+        return Err(LoadError::Invalid(format!(
+            "cargo build --release -p switch failed ({status})"
+        )));
+    }
+    Ok(())
+}

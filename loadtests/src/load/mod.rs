@@ -1,0 +1,31 @@
+//! The load runner's building blocks (issue 8): the switch under test, the CPS ramp, the media
+//! soak, the probe calls that measure RTP pacing and answer-to-first-RTP, process sampling and
+//! the results table. The `loadrun` binary strings them together.
+//!
+//! Everything here targets loopback only and is bounded in time and in calls: the switch and
+//! SIPp are children killed on drop, SIPp runs carry a time budget, and probe calls give up
+//! after a few seconds without an answer.
+
+mod error;
+mod http;
+mod probe;
+mod probe_sip;
+mod procfs;
+mod quantiles;
+mod ramp;
+mod soak;
+mod stamped;
+mod switch;
+mod table;
+
+pub use error::LoadError;
+pub use probe::{ANSWER_WITHIN, ProbeConfig, ProbeOutcome, run_probe};
+pub use procfs::{ProcSample, clock_ticks_per_sec};
+pub use quantiles::Quantiles;
+pub use ramp::{RampConfig, RampReport, RampStep, run_ramp};
+pub use soak::{PacingReport, SoakConfig, SoakReport, run_soak};
+pub use switch::{LoadSwitch, LoadSwitchConfig};
+pub use table::{Goals, ResultsTable};
+
+/// The number the load tenant's media-only agent answers.
+pub const LOAD_NUMBER: &str = "5000";
