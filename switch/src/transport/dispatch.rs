@@ -12,10 +12,13 @@ use metrics::counter;
 use sip::dialog::ALLOW;
 use sip::endpoint::{Endpoint, EndpointEvent, TimeoutReason, TxId};
 use sip::message::Response;
-use sip::message::{Method, Request, ResponseBuilder, new_tag};
+use sip::message::{Method, Request, ResponseBuilder, new_tag, unsupported_require};
 use tracing::warn;
 
 use crate::router::Router;
+
+/// SIP extensions this switch supports (option tags it accepts in `Require`).
+const SUPPORTED: &[&str] = &[];
 
 /// Routes endpoint events and applies transport commands.
 pub struct Dispatcher {
@@ -82,6 +85,14 @@ impl Dispatcher {
                 peer,
             } => {
                 counter!("sip_requests_total", "method" => request.method.to_string()).increment(1);
+                // RFC 3261 §8.2.2.3: an extension the request requires and we do not support is
+                // refused 420 with Unsupported (session timers and 100rel are not offered yet).
+                if let Some(refusal) = unsupported_require(&request, SUPPORTED) {
+                    counter!("calls_refused_total", "cause" => "unsupported_extension")
+                        .increment(1);
+                    respond(endpoint, Instant::now(), tx, refusal);
+                    return;
+                }
                 let new_call = request.method == Method::Invite && keys.to_tag.is_none();
                 if new_call {
                     let router = self.router.clone();
