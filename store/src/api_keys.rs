@@ -26,7 +26,8 @@ pub struct ApiKey {
 }
 
 impl ApiKey {
-    fn from_row(row: &AnyRow) -> Result<ApiKey, sqlx::Error> {
+    /// Decodes a row of its table.
+    pub(crate) fn from_row(row: &AnyRow) -> Result<ApiKey, sqlx::Error> {
         Ok(ApiKey {
             id: row.try_get("id")?,
             tenant_id: row.try_get("tenant_id")?,

@@ -2,15 +2,11 @@
 //! agent updates, and deletions that refuse to orphan routing (an agent that numbers still
 //! route to is a `Conflict`, not a silent cascade).
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
 use crate::agents::Agent;
 use crate::connect::Store;
 use crate::error::StoreError;
 use crate::numbers::Number;
-use crate::pages::{Arg, Order, Page, PageKey, PageRequest, SqlBuilder, fetch_page};
-use crate::rows::{flag, json_strings};
+use crate::pages::{Order, Page, PageKey, PageRequest, SqlBuilder, fetch_page};
 use crate::trunks::Trunk;
 
 /// Columns of an agent row.
@@ -30,13 +26,9 @@ impl Store {
         tenant_id: &str,
         page: &PageRequest,
     ) -> Result<Page<Agent>, StoreError> {
-        let mut b = SqlBuilder::new(AGENT_COLUMNS);
-        b.filter(vec![Arg::Text(tenant_id.to_string())], |p| {
-            format!("tenant_id = {}", p[0])
-        });
         fetch_page(
             &self.pool,
-            b,
+            SqlBuilder::of_tenant(AGENT_COLUMNS, tenant_id),
             page,
             ("created_at", "id", Order::Asc),
             |r| Agent::from_row(r, ""),
@@ -116,16 +108,12 @@ impl Store {
         tenant_id: &str,
         page: &PageRequest,
     ) -> Result<Page<Number>, StoreError> {
-        let mut b = SqlBuilder::new(NUMBER_COLUMNS);
-        b.filter(vec![Arg::Text(tenant_id.to_string())], |p| {
-            format!("tenant_id = {}", p[0])
-        });
         fetch_page(
             &self.pool,
-            b,
+            SqlBuilder::of_tenant(NUMBER_COLUMNS, tenant_id),
             page,
             ("created_at", "number", Order::Asc),
-            decode_number,
+            Number::from_row,
             |n| PageKey {
                 at: n.created_at,
                 id: n.number.clone(),
@@ -156,7 +144,7 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| decode_trunk(&r)).transpose()?)
+        Ok(row.map(|r| Trunk::from_row(&r)).transpose()?)
     }
 
     /// A page of trunks, oldest first.
@@ -166,7 +154,7 @@ impl Store {
             SqlBuilder::new(TRUNK_COLUMNS),
             page,
             ("created_at", "id", Order::Asc),
-            decode_trunk,
+            Trunk::from_row,
             |t| PageKey {
                 at: t.created_at,
                 id: t.id.clone(),
@@ -187,30 +175,4 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// Decodes a `numbers` row.
-fn decode_number(row: &AnyRow) -> Result<Number, sqlx::Error> {
-    Ok(Number {
-        number: row.try_get("number")?,
-        tenant_id: row.try_get("tenant_id")?,
-        agent_id: row.try_get("agent_id")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-/// Decodes a `trunks` row.
-fn decode_trunk(row: &AnyRow) -> Result<Trunk, sqlx::Error> {
-    Ok(Trunk {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        address: row.try_get("address")?,
-        transport: row.try_get("transport")?,
-        inbound_cidrs: json_strings(row, "inbound_cidrs")?,
-        username: row.try_get("username")?,
-        password: row.try_get("password")?,
-        codecs: json_strings(row, "codecs")?,
-        register: flag(row, "register")?,
-        created_at: row.try_get("created_at")?,
-    })
 }

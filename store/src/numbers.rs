@@ -24,7 +24,8 @@ pub struct Number {
 }
 
 impl Number {
-    fn from_row(row: &AnyRow) -> Result<Number, sqlx::Error> {
+    /// Decodes a row of its table.
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Number, sqlx::Error> {
         Ok(Number {
             number: row.try_get("number")?,
             tenant_id: row.try_get("tenant_id")?,

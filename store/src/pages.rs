@@ -117,6 +117,15 @@ impl SqlBuilder {
     }
 
     /// Adds a value and returns its placeholder (`$1`, `$2`, …).
+    /// `select` limited to one tenant's rows.
+    pub(crate) fn of_tenant(select: &str, tenant_id: &str) -> SqlBuilder {
+        let mut b = SqlBuilder::new(select);
+        b.filter(vec![Arg::Text(tenant_id.to_string())], |p| {
+            format!("tenant_id = {}", p[0])
+        });
+        b
+    }
+
     pub(crate) fn arg(&mut self, arg: Arg) -> String {
         self.args.push(arg);
         format!("${}", self.args.len())

@@ -5,14 +5,11 @@
 //! idempotency key, a replay returns the original entry) and additionally report whether this
 //! call wrote the entry, so the API can answer 201 for the first request and 200 for a replay.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
 use crate::api_keys::ApiKey;
 use crate::connect::Store;
 use crate::error::StoreError;
-use crate::pages::{Arg, Order, Page, PageKey, PageRequest, SqlBuilder, fetch_page};
-use crate::rows::{decode_text_enum, flag_value};
+use crate::pages::{Order, Page, PageKey, PageRequest, SqlBuilder, fetch_page};
+use crate::rows::flag_value;
 use crate::tenants::Tenant;
 use crate::wallet::{Applied, LedgerEntry, LedgerKind, apply_credit, find_by_key};
 
@@ -121,7 +118,7 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| decode_api_key(&r)).transpose()?)
+        Ok(row.map(|r| ApiKey::from_row(&r)).transpose()?)
     }
 
     /// A page of the tenant's API keys (revoked ones included), oldest first.
@@ -130,16 +127,12 @@ impl Store {
         tenant_id: &str,
         page: &PageRequest,
     ) -> Result<Page<ApiKey>, StoreError> {
-        let mut b = SqlBuilder::new(KEY_COLUMNS);
-        b.filter(vec![Arg::Text(tenant_id.to_string())], |p| {
-            format!("tenant_id = {}", p[0])
-        });
         fetch_page(
             &self.pool,
-            b,
+            SqlBuilder::of_tenant(KEY_COLUMNS, tenant_id),
             page,
             ("created_at", "id", Order::Asc),
-            decode_api_key,
+            ApiKey::from_row,
             |k| PageKey {
                 at: k.created_at,
                 id: k.id.clone(),
@@ -204,16 +197,12 @@ impl Store {
         tenant_id: &str,
         page: &PageRequest,
     ) -> Result<Page<LedgerEntry>, StoreError> {
-        let mut b = SqlBuilder::new(LEDGER_COLUMNS);
-        b.filter(vec![Arg::Text(tenant_id.to_string())], |p| {
-            format!("tenant_id = {}", p[0])
-        });
         fetch_page(
             &self.pool,
-            b,
+            SqlBuilder::of_tenant(LEDGER_COLUMNS, tenant_id),
             page,
             ("created_at", "id", Order::Desc),
-            decode_ledger_entry,
+            LedgerEntry::from_row,
             |e| PageKey {
                 at: e.created_at,
                 id: e.id.clone(),
@@ -268,33 +257,6 @@ fn apply_update(tenant: &mut Tenant, change: &TenantUpdate) -> Result<(), StoreE
         tenant.max_concurrent_calls = cap;
     }
     Ok(())
-}
-
-/// Decodes an `api_keys` row.
-fn decode_api_key(row: &AnyRow) -> Result<ApiKey, sqlx::Error> {
-    Ok(ApiKey {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        prefix: row.try_get("prefix")?,
-        key_hash: row.try_get("key_hash")?,
-        created_at: row.try_get("created_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-    })
-}
-
-/// Decodes a `ledger_entries` row.
-fn decode_ledger_entry(row: &AnyRow) -> Result<LedgerEntry, sqlx::Error> {
-    Ok(LedgerEntry {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        amount_micros: row.try_get("amount_micros")?,
-        kind: decode_text_enum(row, "kind", LedgerKind::parse)?,
-        idempotency_key: row.try_get("idempotency_key")?,
-        call_id: row.try_get("call_id")?,
-        description: row.try_get("description")?,
-        balance_after_micros: row.try_get("balance_after_micros")?,
-        created_at: row.try_get("created_at")?,
-    })
 }
 
 #[cfg(test)]

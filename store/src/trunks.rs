@@ -61,7 +61,8 @@ pub struct Trunk {
 }
 
 impl Trunk {
-    fn from_row(row: &AnyRow) -> Result<Trunk, sqlx::Error> {
+    /// Decodes a row of its table.
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Trunk, sqlx::Error> {
         Ok(Trunk {
             id: row.try_get("id")?,
             name: row.try_get("name")?,

@@ -69,7 +69,8 @@ pub struct LedgerEntry {
 }
 
 impl LedgerEntry {
-    fn from_row(row: &AnyRow) -> Result<LedgerEntry, sqlx::Error> {
+    /// Decodes a row of its table.
+    pub(crate) fn from_row(row: &AnyRow) -> Result<LedgerEntry, sqlx::Error> {
         Ok(LedgerEntry {
             id: row.try_get("id")?,
             tenant_id: row.try_get("tenant_id")?,

@@ -198,13 +198,9 @@ impl Store {
         tenant_id: &str,
         page: &PageRequest,
     ) -> Result<Page<Webhook>, StoreError> {
-        let mut b = SqlBuilder::new(WEBHOOK_COLUMNS);
-        b.filter(vec![Arg::Text(tenant_id.to_string())], |p| {
-            format!("tenant_id = {}", p[0])
-        });
         fetch_page(
             &self.pool,
-            b,
+            SqlBuilder::of_tenant(WEBHOOK_COLUMNS, tenant_id),
             page,
             ("created_at", "id", Order::Asc),
             decode_webhook,
