@@ -12,10 +12,12 @@
 //! - [`dialog`]: UAS and UAC dialogs, session timers (RFC 4028), reliable provisionals (RFC
 //!   3262), REFER (RFC 3515).
 //! - [`sdp`]: offer/answer, re-offers for hold and resume, late offer.
+//! - [`auth`]: Digest authentication, client answers and server challenges (RFC 3261 §22, RFC 7616, RFC 8760).
 //! - [`framing`]: Content-Length framing for TCP.
 //!
 //! Never depends on: tokio, `rtp`, `actors`, `switch`, storage.
 
+pub mod auth;
 pub mod dialog;
 pub mod endpoint;
 pub mod framing;
