@@ -1,12 +1,13 @@
-//! The dialog actor: the only writer of SIP for its call. It answers the INVITE (180, then 200 with
-//! the SDP answer), takes the ACK, answers in-dialog requests, sends our BYE, and tells its call
-//! actor when the dialog is confirmed or over.
+//! The dialog actor: the only writer of SIP for its call. For a call we answer it answers the
+//! INVITE (180, then 200 with the SDP answer) and takes the ACK; for a call we placed (answered
+//! already when the actor starts) it acknowledges every 2xx copy. For both it answers in-dialog
+//! requests, sends our BYE, and tells its call actor when the dialog is confirmed or over.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use sip::dialog::{DialogState, TransferProgress, UasDialog, read_transfer_notify};
+use sip::dialog::{CallLeg, DialogState, TransferProgress, read_transfer_notify};
 use sip::endpoint::TxId;
 use sip::message::{Method, Request, header_values};
 use sip::sdp::{LocalMedia, Negotiated, answer_changed, answer_reoffer, parse_offer};
@@ -18,7 +19,7 @@ use crate::outcome::HangupBy;
 use crate::sip_link::{IncomingRequest, SipCommand, SipEvent, SipLink};
 
 /// The dialog shared with the switch supervisor, which sends BYE from it if the call actor dies.
-pub type SharedDialog = Arc<Mutex<UasDialog>>;
+pub type SharedDialog = Arc<Mutex<CallLeg>>;
 
 /// Messages of the dialog actor.
 #[derive(Debug)]
@@ -45,20 +46,27 @@ pub struct DialogArgs {
     pub ctx: ChildContext,
     /// The dialog.
     pub dialog: SharedDialog,
-    /// The INVITE and its transaction.
-    pub invite: Request,
-    /// The INVITE's server transaction.
-    pub invite_tx: TxId,
-    /// Our SDP answer.
+    /// The INVITE to answer, for a call we answer; `None` for a call we placed.
+    pub answering: Option<Answering>,
+    /// Our SDP (the answer we give, or the offer the callee answered).
     pub answer_sdp: String,
     /// The media as negotiated (re-offers are answered from it: hold, resume).
     pub negotiated: Negotiated,
     /// Our media address and `o=` identity.
     pub local_media: LocalMedia,
-    /// Ringing time before answering.
-    pub answer_after: Duration,
     /// The transport.
     pub sip: SipLink,
+}
+
+/// An INVITE the dialog actor answers.
+#[derive(Debug)]
+pub struct Answering {
+    /// The INVITE.
+    pub invite: Request,
+    /// Its server transaction.
+    pub invite_tx: TxId,
+    /// Ringing time before answering.
+    pub answer_after: Duration,
 }
 
 /// State of the dialog actor.
@@ -76,7 +84,7 @@ pub struct DialogActor;
 impl DialogActorState {
     fn view(&self, myself: &ActorRef<DialogMsg>) -> ActorView {
         let dialog = self.lock();
-        let state = match dialog.state {
+        let state = match dialog.state() {
             DialogState::Early if self.answered => "answered",
             DialogState::Early => "ringing",
             DialogState::Confirmed => "confirmed",
@@ -89,11 +97,12 @@ impl DialogActorState {
             restarts: 0,
             mailbox: self.args.ctx.depth.get(),
             stats: serde_json::json!({
-                "sip_call_id": dialog.call_id,
-                "local_tag": dialog.local_tag,
-                "remote_tag": dialog.remote_tag,
-                "peer": dialog.peer.addr.to_string(),
-                "transport": dialog.peer.transport.via_token(),
+                "sip_call_id": dialog.call_id(),
+                "local_tag": dialog.local_tag(),
+                "remote_tag": dialog.remote_tag(),
+                "direction": if dialog.is_outbound() { "outbound" } else { "inbound" },
+                "peer": dialog.peer().addr.to_string(),
+                "transport": dialog.peer().transport.via_token(),
             }),
             children: Vec::new(),
         }
@@ -104,7 +113,7 @@ impl DialogActorState {
         self.args.sip.send(SipCommand::Respond { tx, response });
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, UasDialog> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CallLeg> {
         // A poisoned lock only means another holder panicked mid-update of plain data.
         self.args.dialog.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -115,13 +124,29 @@ impl DialogActorState {
             dialog.terminate();
             (
                 dialog.request(Method::Bye),
-                dialog.peer,
-                dialog.call_id.clone(),
+                dialog.peer(),
+                dialog.call_id().to_string(),
             )
         };
         self.args.sip.send(SipCommand::Request {
             sip_call_id,
             request,
+            peer,
+        });
+    }
+
+    /// Sends the ACK of our placed call's 2xx again.
+    fn repeat_ack(&self) {
+        let (ack, peer, sip_call_id) = {
+            let mut dialog = self.lock();
+            let Some(ack) = dialog.repeat_ack() else {
+                return;
+            };
+            (ack, dialog.peer(), dialog.call_id().to_string())
+        };
+        self.args.sip.send(SipCommand::Ack {
+            sip_call_id,
+            request: ack,
             peer,
         });
     }
@@ -158,7 +183,11 @@ impl DialogActorState {
     fn send_refer(&mut self, target: &str) {
         let (request, peer, sip_call_id) = {
             let mut dialog = self.lock();
-            (dialog.refer(target), dialog.peer, dialog.call_id.clone())
+            (
+                dialog.refer(target),
+                dialog.peer(),
+                dialog.call_id().to_string(),
+            )
         };
         info!(call_id = %self.args.ctx.call_id, %target, "transferring the caller (REFER)");
         self.transferring = true;
@@ -261,27 +290,40 @@ impl Actor for DialogActor {
             DialogMsg::Describe(reply) => {
                 let _ = reply.send(state.view(&myself));
             }
-            DialogMsg::Start => {
-                if state.args.answer_after.is_zero() {
-                    myself.cast(DialogMsg::Answer)?;
-                } else {
-                    let invite = state.args.invite.clone();
-                    state.respond(state.args.invite_tx, &invite, 180, None);
-                    myself.send_after(state.args.answer_after, || DialogMsg::Answer);
+            DialogMsg::Start => match &state.args.answering {
+                // A call we placed is answered already: the conversation starts now.
+                None => {
+                    state.answered = true;
+                    let _ = state.args.ctx.call.cast(CallMsg::Confirmed);
                 }
-            }
+                Some(answering) if answering.answer_after.is_zero() => {
+                    myself.cast(DialogMsg::Answer)?;
+                }
+                Some(answering) => {
+                    let (invite, tx, after) = (
+                        answering.invite.clone(),
+                        answering.invite_tx,
+                        answering.answer_after,
+                    );
+                    state.respond(tx, &invite, 180, None);
+                    myself.send_after(after, || DialogMsg::Answer);
+                }
+            },
             DialogMsg::Answer => {
-                if state.answered || state.lock().state == DialogState::Terminated {
+                if state.answered || state.lock().state() == DialogState::Terminated {
                     return Ok(());
                 }
+                let Some(answering) = &state.args.answering else {
+                    return Ok(());
+                };
+                let (invite, tx) = (answering.invite.clone(), answering.invite_tx);
                 state.answered = true;
-                let invite = state.args.invite.clone();
                 let sdp = Some(state.args.answer_sdp.clone());
-                state.respond(state.args.invite_tx, &invite, 200, sdp);
+                state.respond(tx, &invite, 200, sdp);
                 debug!(call_id = %state.args.ctx.call_id, "answered");
             }
-            DialogMsg::Sip(SipEvent::Ack) => {
-                let was_early = state.lock().state == DialogState::Early;
+            DialogMsg::Sip(SipEvent::Ack { .. }) => {
+                let was_early = state.lock().state() == DialogState::Early;
                 state.lock().on_ack();
                 if was_early && state.answered {
                     let _ = state.args.ctx.call.cast(CallMsg::Confirmed);
@@ -294,23 +336,34 @@ impl Actor for DialogActor {
                 state.on_request(tx, request, keys)
             }
             DialogMsg::Sip(SipEvent::Cancelled) => {
-                if !state.answered {
-                    let invite = state.args.invite.clone();
-                    state.respond(state.args.invite_tx, &invite, 487, None);
+                if let Some(answering) = &state.args.answering
+                    && !state.answered
+                {
+                    let (invite, tx) = (answering.invite.clone(), answering.invite_tx);
+                    state.respond(tx, &invite, 487, None);
                     state.lock().terminate();
                     state.end(HangupBy::Caller, "cancelled");
                 }
             }
-            DialogMsg::Sip(SipEvent::Timeout { tx, .. }) if tx == state.args.invite_tx => {
-                if state.lock().state == DialogState::Early {
+            DialogMsg::Sip(SipEvent::Timeout { tx, .. })
+                if state.args.answering.as_ref().map(|a| a.invite_tx) == Some(tx) =>
+            {
+                if state.lock().state() == DialogState::Early {
                     warn!(call_id = %state.args.ctx.call_id, "no ACK for our 200: hanging up");
                     state.send_bye();
                     state.end(HangupBy::Switch, "ack_timeout");
                 }
             }
+            // A copy of the 2xx to the INVITE we sent: our ACK was lost (RFC 6026 §8.4).
+            DialogMsg::Sip(SipEvent::Response {
+                method: Method::Invite,
+                status: 200..=299,
+                ..
+            }) => state.repeat_ack(),
             DialogMsg::Sip(SipEvent::Response {
                 method: Method::Refer,
                 status,
+                ..
             }) if status >= 300 => {
                 warn!(call_id = %state.args.ctx.call_id, status, "the carrier refused the transfer");
                 state.transferring = false;
@@ -318,21 +371,22 @@ impl Actor for DialogActor {
             }
             DialogMsg::Sip(SipEvent::Timeout { .. } | SipEvent::Response { .. }) => {}
             DialogMsg::Transfer(target) => {
-                if state.lock().state == DialogState::Confirmed && !state.transferring {
+                if state.lock().state() == DialogState::Confirmed && !state.transferring {
                     state.send_refer(&target);
                 }
             }
             DialogMsg::Hangup(reply) => {
                 let _ = reply.send(());
-                if state.lock().state == DialogState::Terminated {
+                if state.lock().state() == DialogState::Terminated {
                     return Ok(());
                 }
-                if state.answered {
-                    state.send_bye();
-                } else {
-                    let invite = state.args.invite.clone();
-                    state.respond(state.args.invite_tx, &invite, 480, None);
-                    state.lock().terminate();
+                match &state.args.answering {
+                    Some(answering) if !state.answered => {
+                        let (invite, tx) = (answering.invite.clone(), answering.invite_tx);
+                        state.respond(tx, &invite, 480, None);
+                        state.lock().terminate();
+                    }
+                    _ => state.send_bye(),
                 }
             }
         }

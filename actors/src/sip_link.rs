@@ -3,7 +3,7 @@
 
 use sip::endpoint::{Peer, TimeoutReason, TxId};
 use sip::message::{MessageKeys, Method, Request, Response};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// A command for the SIP transport task.
 #[derive(Debug)]
@@ -23,6 +23,37 @@ pub enum SipCommand {
         request: Request,
         /// Where it goes.
         peer: Peer,
+    },
+    /// Send the ACK of a 2xx to our INVITE (outside any transaction, RFC 3261 §13.2.2.4).
+    Ack {
+        /// Call-ID, for the logs.
+        sip_call_id: String,
+        /// The ACK.
+        request: Request,
+        /// Where it goes.
+        peer: Peer,
+    },
+    /// Send an INVITE that opens a call we place, on a new client transaction; its responses
+    /// and timeouts go to `events` (until the call actor exists and takes them by Call-ID).
+    Invite {
+        /// The INVITE.
+        request: Request,
+        /// Where it goes.
+        peer: Peer,
+        /// Where the transaction's events go.
+        events: mpsc::UnboundedSender<SipEvent>,
+        /// The client transaction, or why the INVITE could not be sent.
+        reply: oneshot::Sender<Result<TxId, String>>,
+    },
+    /// CANCEL a call we placed that is not answered yet (RFC 3261 §9.1).
+    Cancel {
+        /// The INVITE's client transaction.
+        invite_tx: TxId,
+    },
+    /// The call we placed is answered and its call actor takes its SIP events from now on.
+    Placed {
+        /// Its Call-ID.
+        sip_call_id: String,
     },
 }
 
@@ -59,18 +90,25 @@ pub struct IncomingRequest {
 /// A SIP event for one call, routed by Call-ID.
 #[derive(Debug, Clone)]
 pub enum SipEvent {
-    /// ACK of our 2xx.
-    Ack,
+    /// ACK of our 2xx, with its body (the SDP answer when our 2xx carried the offer).
+    Ack {
+        /// The ACK's body.
+        body: Vec<u8>,
+    },
     /// A new request inside the call (BYE, re-INVITE, OPTIONS, INFO…).
     Request(Box<IncomingRequest>),
     /// The caller cancelled the INVITE (the CANCEL was answered already).
     Cancelled,
     /// A response to one of our requests.
     Response {
+        /// The client transaction it answers.
+        tx: TxId,
         /// The method of the request it answers.
         method: Method,
         /// Its status code.
         status: u16,
+        /// The response.
+        response: Box<Response>,
     },
     /// A transaction of the call timed out.
     Timeout {

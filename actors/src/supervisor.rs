@@ -77,9 +77,9 @@ fn cleanup(state: &mut SupervisorState, cell: &ActorCell, failure: Option<String
     error!(call_id = %call.call_id, %err, "call actor died: sending BYE and closing its record");
     let bye = {
         let mut dialog = call.dialog.lock().unwrap_or_else(|p| p.into_inner());
-        (dialog.state == DialogState::Confirmed).then(|| {
+        (dialog.state() == DialogState::Confirmed).then(|| {
             dialog.terminate();
-            (dialog.request(Method::Bye), dialog.peer)
+            (dialog.request(Method::Bye), dialog.peer())
         })
     };
     if let Some((request, peer)) = bye {
@@ -126,7 +126,7 @@ impl Actor for SwitchSupervisor {
         match msg {
             SupervisorMsg::StartCall(setup, reply) => {
                 let setup = *setup;
-                let dialog: SharedDialog = Arc::new(Mutex::new(setup.dialog.clone()));
+                let dialog: SharedDialog = Arc::new(Mutex::new(setup.leg.dialog()));
                 let reported = Arc::new(AtomicBool::new(false));
                 let live = Supervised {
                     call_id: setup.call_id.clone(),

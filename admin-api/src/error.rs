@@ -119,6 +119,15 @@ impl ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unsupported", message)
     }
 
+    /// Any status with its own code: a refusal the caller can act on (402, 403, 429, 503).
+    pub(crate) fn refused(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
+        ApiError::new(status, code, message)
+    }
+
     /// 502: the switch failed to carry out a call command.
     pub(crate) fn call_control_failed(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_GATEWAY, "call_control_failed", message)

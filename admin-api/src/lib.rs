@@ -55,7 +55,9 @@ use std::sync::atomic::AtomicBool;
 use axum::Router;
 use store::Store;
 
-pub use live::{LiveCallError, LiveCallSummary, LiveCalls};
+pub use live::{
+    LiveCallError, LiveCallSummary, LiveCalls, OriginateError, OriginateRequest, Originated,
+};
 
 /// A call record as the API shows it (the `call.ended` webhook carries this).
 pub fn call_json(record: store::CallRecord) -> serde_json::Value {

@@ -48,6 +48,74 @@ pub enum LiveCallError {
     Failed(String),
 }
 
+/// A call to place: `POST /v1/tenants/{tenant}/calls`, checked by the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginateRequest {
+    /// The tenant placing (and paying for) the call.
+    pub tenant_id: String,
+    /// The number to call (E.164 digits, optionally with `+`).
+    pub to: String,
+    /// The caller id to present (digits or a SIP user part); `None` for the switch's default.
+    pub from: Option<String>,
+    /// The agent that handles the call once answered.
+    pub agent_id: String,
+    /// The trunk to call through; `None` for the first trunk.
+    pub trunk_id: Option<String>,
+    /// How long to let it ring before cancelling.
+    pub ring_timeout_secs: u32,
+}
+
+/// A call the switch started placing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Originated {
+    /// The call record id.
+    pub call_id: String,
+    /// The SIP Call-ID of the INVITE.
+    pub sip_call_id: String,
+    /// The trunk it goes through.
+    pub trunk_id: String,
+}
+
+/// Why a call was not placed; each maps to its HTTP status and error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OriginateError {
+    /// Something named in the request does not exist for this tenant (404).
+    #[error("{what} {id:?} not found")]
+    NotFound {
+        /// `agent`, `trunk`, `tenant`.
+        what: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// The tenant may not place this call (403): outbound disabled, destination not allowed,
+    /// tenant paused.
+    #[error("{message}")]
+    Forbidden {
+        /// Machine-readable reason.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// Over the tenant's outbound rate or concurrency cap (429).
+    #[error("{message}")]
+    Limited {
+        /// Machine-readable reason.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// The wallet cannot pay for the call (402).
+    #[error("the wallet cannot pay for a call")]
+    CreditExhausted,
+    /// The request cannot be carried out as given (422), e.g. a trunk over TLS.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The switch cannot place calls now (503): draining, no RTP port, database down.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
 /// The switch's live calls. Implemented by the switch; the admin API only calls it.
 #[async_trait]
 pub trait LiveCalls: Send + Sync + 'static {
@@ -66,4 +134,13 @@ pub trait LiveCalls: Send + Sync + 'static {
 
     /// Speaks `text` into the call as the agent.
     async fn say(&self, call_id: &str, text: &str) -> Result<(), LiveCallError>;
+
+    /// Places an outbound call (admission, toll-fraud guard and INVITE); returns once the
+    /// INVITE is on its way. A node that cannot place calls keeps this default.
+    async fn originate(&self, request: OriginateRequest) -> Result<Originated, OriginateError> {
+        let _ = request;
+        Err(OriginateError::Unsupported(
+            "this node does not place outbound calls".into(),
+        ))
+    }
 }

@@ -117,6 +117,11 @@ async fn operator_routes_answer_403_to_tenant_keys() {
                 Some(json!({"name": "t2", "address": "h"})),
             ),
             ("GET", "/v1/trunks".to_string(), None),
+            (
+                "PUT",
+                format!("/v1/tenants/{tenant}/outbound-policy"),
+                Some(json!({"allowed_prefixes": ["+"], "max_cps": 1, "max_concurrent": 1})),
+            ),
             ("GET", format!("/v1/trunks/{trunk_id}"), None),
             ("DELETE", format!("/v1/trunks/{trunk_id}"), None),
         ];

@@ -132,6 +132,12 @@ async fn other_tenants_resources_answer_404() {
             ("GET", format!("/v1/tenants/{b}/calls.csv"), None),
             (
                 "POST",
+                format!("/v1/tenants/{b}/calls"),
+                Some(json!({"to": "+15551234567", "agent_id": b_agent})),
+            ),
+            ("GET", format!("/v1/tenants/{b}/outbound-policy"), None),
+            (
+                "POST",
                 format!("/v1/tenants/{b}/webhooks"),
                 Some(json!({"url": "http://127.0.0.1:9/x", "events": ["call.ended"]})),
             ),
@@ -255,6 +261,7 @@ async fn other_tenants_resources_answer_404() {
             ("post", "/v1/tenants/{tenant}/unpause"),
             ("post", "/v1/tenants/{tenant}/api-keys"),
             ("post", "/v1/tenants/{tenant}/wallet/topups"),
+            ("put", "/v1/tenants/{tenant}/outbound-policy"),
         ]
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))

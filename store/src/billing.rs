@@ -10,7 +10,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::calls::{CallRecord, CallState, NewCall, insert_call_row};
+use crate::calls::{CallRecord, CallState, Direction, NewCall, insert_call_row};
 use crate::connect::{Backend, Store, new_id, now_ms};
 use crate::error::{StoreError, is_unique_violation};
 use crate::wallet::{LedgerEntry, LedgerKind, find_by_key, insert_entry, wallet_balance};
@@ -101,6 +101,11 @@ pub enum Admission {
         /// Calls counted.
         live: i64,
     },
+    /// The tenant already has `live` outbound calls ringing or live (its outbound cap).
+    OutboundAtCapacity {
+        /// Outbound calls counted.
+        live: i64,
+    },
 }
 
 /// The idempotency key of tick `tick` of call `call_id`.
@@ -123,6 +128,26 @@ impl Store {
         c: &NewCall,
         max_concurrent: i64,
     ) -> Result<Admission, StoreError> {
+        self.admit(c, max_concurrent, None).await
+    }
+
+    /// Like [`Store::admit_call`] for a call we place: the tenant must also have fewer than
+    /// `max_outbound` outbound calls ringing or live (the toll-fraud guard's concurrency cap).
+    pub async fn admit_outbound_call(
+        &self,
+        c: &NewCall,
+        max_concurrent: i64,
+        max_outbound: i64,
+    ) -> Result<Admission, StoreError> {
+        self.admit(c, max_concurrent, Some(max_outbound)).await
+    }
+
+    async fn admit(
+        &self,
+        c: &NewCall,
+        max_concurrent: i64,
+        max_outbound: Option<i64>,
+    ) -> Result<Admission, StoreError> {
         let tenant_id = c
             .tenant_id
             .as_deref()
@@ -144,6 +169,21 @@ impl Store {
         .await?;
         if live >= max_concurrent {
             return Ok(Admission::AtCapacity { live });
+        }
+        if let Some(cap) = max_outbound {
+            let outbound: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM call_records WHERE tenant_id = $1 AND direction = $2 \
+                 AND state IN ($3, $4)",
+            )
+            .bind(tenant_id)
+            .bind(Direction::Outbound.as_str())
+            .bind(CallState::Ringing.as_str())
+            .bind(CallState::Live.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            if outbound >= cap {
+                return Ok(Admission::OutboundAtCapacity { live: outbound });
+            }
         }
         insert_call_row(&mut tx, c).await?;
         tx.commit().await?;

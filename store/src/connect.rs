@@ -174,6 +174,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "admin",
                 include_str!("../migrations/sqlite/0002_admin.sql"),
             ),
+            (
+                3,
+                "outbound",
+                include_str!("../migrations/sqlite/0003_outbound.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -185,6 +190,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 2,
                 "admin",
                 include_str!("../migrations/postgres/0002_admin.sql"),
+            ),
+            (
+                3,
+                "outbound",
+                include_str!("../migrations/postgres/0003_outbound.sql"),
             ),
         ],
     };

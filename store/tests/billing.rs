@@ -6,8 +6,8 @@ mod common;
 
 use common::{Ctx, on_both, tenant_with_agent};
 use store::{
-    Admission, AlertKind, CallCharge, CallSettlement, ChargeOutcome, Direction, NewCall, Store,
-    StoreError,
+    Admission, AlertKind, CallCharge, CallSettlement, ChargeOutcome, Direction, NewCall,
+    OutboundPolicy, Store, StoreError,
 };
 
 fn new_call(id: &str, tenant: &str, agent: &str, node: &str) -> NewCall {
@@ -150,10 +150,74 @@ async fn admission_respects_the_cap_under_concurrency() {
             match task.await.unwrap().unwrap() {
                 Admission::Admitted => admitted += 1,
                 Admission::AtCapacity { live } => assert!(live >= 5),
+                other => panic!("inbound admission answered {other:?}"),
             }
         }
         assert_eq!(admitted, 5);
         assert_eq!(store.list_calls(Some(&t.id), 50).await.unwrap().len(), 5);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn outbound_admission_also_respects_the_outbound_cap() {
+    on_both(|Ctx { store, .. }| async move {
+        let (t, a) = tenant_with_agent(&store, "Acme").await;
+        let outbound = |id: &str| NewCall {
+            direction: Direction::Outbound,
+            ..new_call(id, &t.id, &a.id, "n1")
+        };
+        for id in ["o1", "o2"] {
+            let admitted = store
+                .admit_outbound_call(&outbound(id), 10, 2)
+                .await
+                .unwrap();
+            assert_eq!(admitted, Admission::Admitted);
+        }
+        let third = store
+            .admit_outbound_call(&outbound("o3"), 10, 2)
+            .await
+            .unwrap();
+        assert_eq!(third, Admission::OutboundAtCapacity { live: 2 });
+        // Inbound calls count against the tenant's cap only.
+        let inbound = store
+            .admit_call(&new_call("i1", &t.id, &a.id, "n1"), 10)
+            .await;
+        assert_eq!(inbound.unwrap(), Admission::Admitted);
+        let full = store
+            .admit_outbound_call(&outbound("o4"), 3, 5)
+            .await
+            .unwrap();
+        assert_eq!(full, Admission::AtCapacity { live: 3 });
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn outbound_policies_are_stored_per_tenant() {
+    on_both(|Ctx { store, .. }| async move {
+        let (t, _) = tenant_with_agent(&store, "Acme").await;
+        assert_eq!(store.outbound_policy(&t.id).await.unwrap(), None);
+        let mut policy = OutboundPolicy {
+            tenant_id: String::new(),
+            allowed_prefixes: vec!["+1".into(), "44".into()],
+            max_cps: 2,
+            max_concurrent: 3,
+            updated_at: 0,
+        };
+        let stored = store.set_outbound_policy(&t.id, &policy).await.unwrap();
+        assert_eq!(stored.tenant_id, t.id);
+        policy.max_cps = 7;
+        store.set_outbound_policy(&t.id, &policy).await.unwrap();
+        let read = store.outbound_policy(&t.id).await.unwrap().unwrap();
+        assert_eq!((read.max_cps, read.max_concurrent), (7, 3));
+        assert_eq!(read.allowed_prefixes, ["+1", "44"]);
+        assert!(read.allows("+4420123"));
+        let missing = store.set_outbound_policy("no-such-tenant", &policy).await;
+        assert!(
+            matches!(missing, Err(StoreError::NotFound { .. })),
+            "{missing:?}"
+        );
     })
     .await;
 }

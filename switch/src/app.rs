@@ -217,7 +217,10 @@ pub async fn run(
             store.clone(),
             ready.clone(),
             &operator_token,
-            Arc::new(crate::live::SwitchLiveCalls::new(registry.clone())),
+            Arc::new(crate::live::SwitchLiveCalls::new(
+                registry.clone(),
+                router.clone(),
+            )),
         )
         .with_recordings(config.recordings.dir.clone()),
     )

@@ -3,7 +3,11 @@
 use actors::call::CallMsg;
 use actors::outcome::{HangupBy, unix_ms};
 use actors::registry::{CallRegistry, LiveCall};
-use admin_api::{LiveCallError, LiveCallSummary, LiveCalls};
+use std::sync::Arc;
+
+use admin_api::{
+    LiveCallError, LiveCallSummary, LiveCalls, OriginateError, OriginateRequest, Originated,
+};
 use async_trait::async_trait;
 
 /// How long a call actor may take to describe its tree.
@@ -12,12 +16,13 @@ const DESCRIBE_TIMEOUT_MS: u64 = 1_000;
 /// Live calls of this node.
 pub struct SwitchLiveCalls {
     registry: CallRegistry,
+    router: Arc<crate::router::Router>,
 }
 
 impl SwitchLiveCalls {
-    /// Over the registry.
-    pub fn new(registry: CallRegistry) -> Self {
-        SwitchLiveCalls { registry }
+    /// Over the registry; calls are placed through the router.
+    pub fn new(registry: CallRegistry, router: Arc<crate::router::Router>) -> Self {
+        SwitchLiveCalls { registry, router }
     }
 
     fn live(&self, call_id: &str) -> Result<LiveCall, LiveCallError> {
@@ -104,5 +109,9 @@ impl LiveCalls for SwitchLiveCalls {
             .handle
             .cast(CallMsg::Say(text.to_string()))
             .map_err(|e| LiveCallError::Failed(e.to_string()))
+    }
+
+    async fn originate(&self, request: OriginateRequest) -> Result<Originated, OriginateError> {
+        self.router.originate(request).await
     }
 }

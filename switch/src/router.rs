@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
-use actors::call::{BillingSetup, CallLimits, CallSetup, MediaSetup};
+use actors::call::{BillingSetup, CallLimits, CallSetup, LegSetup, MediaSetup};
 use actors::meter::{Charger, MeterPlan};
 use actors::outcome::CallEvents;
 use actors::providers::stt::SttProvider;
@@ -30,6 +30,8 @@ use tracing::{info, warn};
 
 use crate::events::TenantEvents;
 use crate::records::unix_ms;
+
+mod outbound;
 
 /// What the router needs from the configuration.
 #[derive(Debug, Clone)]
@@ -86,6 +88,8 @@ pub struct Router {
     pub(crate) cancelled: Arc<DashSet<String>>,
     /// Set on SIGTERM: new INVITEs are refused 503.
     draining: AtomicBool,
+    /// Per tenant: the start of its current one-second window of placed calls, and their count.
+    outbound_rate: dashmap::DashMap<String, (std::time::Instant, u32)>,
 }
 
 /// A refusal: SIP status, cause for the record, optional extra header.
@@ -119,6 +123,7 @@ impl Router {
             config,
             cancelled: Arc::new(DashSet::new()),
             draining: AtomicBool::new(false),
+            outbound_rate: dashmap::DashMap::new(),
         }
     }
 
@@ -254,7 +259,7 @@ impl Router {
         let cap = i64::from(route.tenant.max_concurrent_calls);
         match self.store.admit_call(record, cap).await {
             Ok(Admission::Admitted) => {}
-            Ok(Admission::AtCapacity { live }) => {
+            Ok(Admission::AtCapacity { live } | Admission::OutboundAtCapacity { live }) => {
                 info!(%call_id, tenant = %route.tenant.id, live, cap, "tenant at its concurrent-call cap");
                 return Err(refuse(486, "concurrent_call_limit"));
             }
@@ -266,10 +271,10 @@ impl Router {
         if self.cancelled.remove(&keys.call_id).is_some() {
             return Err(refuse(487, "cancelled"));
         }
-        let codec = match negotiated.codec {
-            AudioCodec::Pcmu => G711::Pcmu,
-            AudioCodec::Pcma => G711::Pcma,
-        };
+        let media = self
+            .media_setup(socket, lease, &negotiated, &agent, call_id)
+            .await;
+        let codec = media.codec;
         let setup = CallSetup {
             call_id: call_id.to_string(),
             sip_call_id: keys.call_id.clone(),
@@ -277,25 +282,15 @@ impl Router {
             to: record.to_uri.clone(),
             started_at_ms: record.started_at,
             stats: Arc::new(LiveStats::default()),
-            invite_tx: tx,
-            invite: request.clone(),
-            dialog,
+            leg: LegSetup::Inbound {
+                invite: request.clone(),
+                invite_tx: tx,
+                dialog,
+            },
             answer_sdp,
             negotiated: negotiated_media,
             local_media: local,
-            media: MediaSetup {
-                rtcp_socket: self.bind_rtcp(&lease).await,
-                socket,
-                lease,
-                remote: negotiated.remote,
-                codec,
-                payload_type: negotiated.payload_type,
-                telephone_event: negotiated.telephone_event,
-                remote_rtcp: negotiated.remote_rtcp,
-                recording: agent
-                    .record
-                    .then(|| self.config.recordings_dir.join(format!("{call_id}.wav"))),
-            },
+            media,
             agent,
             tts: self.tts.clone(),
             sip: self.sip.clone(),
@@ -308,12 +303,8 @@ impl Router {
             },
             speech,
         };
-        let started = ractor::call!(self.supervisor, |reply| SupervisorMsg::StartCall(
-            Box::new(setup),
-            reply
-        ));
-        match started {
-            Ok(Ok(call)) => {
+        match self.start_call(setup).await {
+            Ok(call) => {
                 counter!("calls_admitted_total").increment(1);
                 self.tenant_events.call_started(
                     &route.tenant.id,
@@ -327,14 +318,59 @@ impl Router {
                 }
                 Ok(())
             }
+            Err(cause) => Err(refuse(503, cause)),
+        }
+    }
+
+    /// Hands a call to the supervisor, which starts its actor tree and registers it.
+    async fn start_call(
+        &self,
+        setup: CallSetup,
+    ) -> Result<actors::mailbox::Mailbox<actors::call::CallMsg>, &'static str> {
+        let call_id = setup.call_id.clone();
+        let started = ractor::call!(self.supervisor, |reply| SupervisorMsg::StartCall(
+            Box::new(setup),
+            reply
+        ));
+        match started {
+            Ok(Ok(call)) => Ok(call),
             Ok(Err(err)) => {
                 warn!(%call_id, %err, "call actor did not start");
-                Err(refuse(503, "internal_error"))
+                Err("internal_error")
             }
             Err(err) => {
                 warn!(%call_id, %err, "supervisor unreachable");
-                Err(refuse(503, "internal_error"))
+                Err("internal_error")
             }
+        }
+    }
+
+    /// The media half of a call: its RTP socket and lease, RTCP port, the negotiated codec and
+    /// where to record.
+    async fn media_setup(
+        &self,
+        socket: UdpSocket,
+        lease: PortLease,
+        negotiated: &sip::sdp::Negotiated,
+        agent: &AgentSpec,
+        call_id: &str,
+    ) -> MediaSetup {
+        let codec = match negotiated.codec {
+            AudioCodec::Pcmu => G711::Pcmu,
+            AudioCodec::Pcma => G711::Pcma,
+        };
+        MediaSetup {
+            rtcp_socket: self.bind_rtcp(&lease).await,
+            socket,
+            lease,
+            remote: negotiated.remote,
+            codec,
+            payload_type: negotiated.payload_type,
+            telephone_event: negotiated.telephone_event,
+            remote_rtcp: negotiated.remote_rtcp,
+            recording: agent
+                .record
+                .then(|| self.config.recordings_dir.join(format!("{call_id}.wav"))),
         }
     }
 

@@ -125,7 +125,8 @@ async fn a_failed_tts_actor_is_restarted_and_a_killed_call_still_ends_properly()
     };
     assert_eq!(response.status_code.code(), 200);
     let call = registry.get("supervision-1").expect("the call is live");
-    call.cast(CallMsg::Sip(SipEvent::Ack)).unwrap();
+    call.cast(CallMsg::Sip(SipEvent::Ack { body: Vec::new() }))
+        .unwrap();
 
     // The greeting flows.
     let mut buf = [0u8; 256];

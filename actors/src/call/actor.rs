@@ -17,10 +17,10 @@ use super::child::spawn_child;
 use super::children::{CHILD_TIMEOUT_MS, Children, Respawn, describe_all, kind_of};
 use super::conversation::{BargeInPolicy, Conversation, Effect};
 use super::messages::CallMsg;
-use super::setup::CallSetup;
+use super::setup::{CallSetup, LegSetup};
 use crate::agent::AgentMsg;
 use crate::describe::ActorView;
-use crate::dialog_actor::{DialogActor, DialogArgs, DialogMsg, SharedDialog};
+use crate::dialog_actor::{Answering, DialogActor, DialogArgs, DialogMsg, SharedDialog};
 use crate::mailbox::{Depth, Mailbox};
 use crate::media::{MediaActor, MediaArgs, MediaMsg, PLAYOUT_QUEUE_FRAMES};
 use crate::meter::{MeterActor, MeterArgs, MeterMsg};
@@ -292,12 +292,19 @@ impl ractor::Actor for CallActor {
             |ctx| DialogArgs {
                 ctx,
                 dialog,
-                invite: setup.invite,
-                invite_tx: setup.invite_tx,
+                answering: match setup.leg {
+                    LegSetup::Inbound {
+                        invite, invite_tx, ..
+                    } => Some(Answering {
+                        invite,
+                        invite_tx,
+                        answer_after: Duration::from_millis(setup.agent.answer_after_ms),
+                    }),
+                    LegSetup::Outbound { .. } => None,
+                },
                 answer_sdp: setup.answer_sdp,
                 negotiated: setup.negotiated,
                 local_media: setup.local_media,
-                answer_after: Duration::from_millis(setup.agent.answer_after_ms),
                 sip: setup.sip,
             },
             &myself,

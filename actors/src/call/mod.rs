@@ -11,4 +11,4 @@ mod setup;
 pub use actor::{CallActor, CallArgs, CallState};
 pub use child::ChildContext;
 pub use messages::CallMsg;
-pub use setup::{BillingSetup, CallLimits, CallSetup, MediaSetup, SpeechSetup};
+pub use setup::{BillingSetup, CallLimits, CallSetup, LegSetup, MediaSetup, SpeechSetup};

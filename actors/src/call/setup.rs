@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rtp::{G711, PortLease};
-use sip::dialog::UasDialog;
+use sip::dialog::{CallLeg, UacDialog, UasDialog};
 use sip::endpoint::TxId;
 use sip::message::Request;
 
@@ -42,6 +42,35 @@ pub struct MediaSetup {
     pub remote_rtcp: Option<SocketAddr>,
     /// Where to record the call (stereo WAV), if the agent records.
     pub recording: Option<std::path::PathBuf>,
+}
+
+/// Which side opened the call, and what the dialog actor needs for it.
+#[derive(Debug)]
+pub enum LegSetup {
+    /// A call we answer: the INVITE, its server transaction and the dialog it created.
+    Inbound {
+        /// The INVITE.
+        invite: Request,
+        /// Its server transaction.
+        invite_tx: TxId,
+        /// The dialog.
+        dialog: UasDialog,
+    },
+    /// A call we placed that the callee answered (our ACK is sent): its dialog.
+    Outbound {
+        /// The dialog the 2xx confirmed.
+        dialog: UacDialog,
+    },
+}
+
+impl LegSetup {
+    /// The call leg's dialog.
+    pub fn dialog(&self) -> CallLeg {
+        match self {
+            LegSetup::Inbound { dialog, .. } => CallLeg::Uas(dialog.clone()),
+            LegSetup::Outbound { dialog } => CallLeg::Uac(dialog.clone()),
+        }
+    }
 }
 
 /// Time limits of a call.
@@ -93,13 +122,9 @@ pub struct CallSetup {
     pub started_at_ms: i64,
     /// Figures the call's actors keep current for listings.
     pub stats: Arc<LiveStats>,
-    /// The INVITE's server transaction.
-    pub invite_tx: TxId,
-    /// The INVITE.
-    pub invite: Request,
-    /// The dialog it created.
-    pub dialog: UasDialog,
-    /// Our SDP answer.
+    /// The call's SIP leg: answered by us, or placed by us.
+    pub leg: LegSetup,
+    /// Our current SDP (the answer we give, or the offer the callee answered).
     pub answer_sdp: String,
     /// The media as negotiated.
     pub negotiated: sip::sdp::Negotiated,

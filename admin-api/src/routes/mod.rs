@@ -10,6 +10,7 @@ mod calls;
 mod calls_csv;
 mod live_control;
 mod numbers;
+mod originate;
 mod tenants;
 mod trunks;
 mod wallet;
@@ -44,6 +45,7 @@ fn api() -> OpenApiRouter<AdminState> {
         .merge(calls::routes())
         .merge(calls_csv::routes())
         .merge(live_control::routes())
+        .merge(originate::routes())
         .merge(webhooks::routes())
 }
 

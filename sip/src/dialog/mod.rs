@@ -6,6 +6,8 @@
 //! INVITE we sent, one [`UacDialog`] per To tag. Beside them live the per-dialog extensions:
 //! [`SessionTimer`] (RFC 4028), reliable provisional responses (RFC 3262) and REFER (RFC 3515).
 
+mod invite;
+mod leg;
 mod prack;
 mod refer;
 mod request;
@@ -14,6 +16,8 @@ mod target;
 mod uac;
 mod uas;
 
+pub use invite::OutgoingInvite;
+pub use leg::CallLeg;
 pub use prack::{PrackError, PrackEvent, ReliableProvisionals, requires_100rel, supports_100rel};
 pub use refer::{
     ReferError, ReferTarget, TransferNotify, TransferProgress, parse_sipfrag, read_transfer_notify,

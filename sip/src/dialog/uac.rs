@@ -215,6 +215,16 @@ impl UacDialog {
         &self.remote_target
     }
 
+    /// Our Contact (from our INVITE).
+    pub fn contact(&self) -> &str {
+        &self.contact
+    }
+
+    /// Our User-Agent (from our INVITE).
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+
     /// The route set, in the order our requests list it.
     pub fn route_set(&self) -> &[String] {
         &self.route_set

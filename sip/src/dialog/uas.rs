@@ -26,6 +26,9 @@ pub enum DialogError {
     /// The INVITE lacks a Contact (RFC 3261 §8.1.1.8 requires one): answer 400.
     #[error("INVITE without a usable Contact")]
     NoContact,
+    /// The target of an outbound INVITE is not a SIP URI.
+    #[error("the call target is not a SIP URI")]
+    BadTarget,
     /// The message lacks what a dialog needs (Call-ID, tags, CSeq), or belongs to another one.
     #[error("message does not belong to this dialog")]
     NotADialogMessage,

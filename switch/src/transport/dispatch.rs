@@ -7,12 +7,13 @@ use std::time::Instant;
 use actors::call::CallMsg;
 use actors::registry::CallRegistry;
 use actors::sip_link::{IncomingRequest, SipCommand, SipEvent};
-use dashmap::DashSet;
+use dashmap::{DashMap, DashSet};
 use metrics::counter;
 use sip::dialog::ALLOW;
 use sip::endpoint::{Endpoint, EndpointEvent, TimeoutReason, TxId};
 use sip::message::Response;
 use sip::message::{Method, Request, ResponseBuilder, new_tag, unsupported_require};
+use tokio::sync::mpsc;
 use tracing::warn;
 
 use crate::router::Router;
@@ -27,6 +28,8 @@ pub struct Dispatcher {
     /// Call-IDs cancelled before their call actor existed; the router checks it.
     pub(crate) cancelled: Arc<DashSet<String>>,
     user_agent: String,
+    /// Calls we are placing (INVITE sent, not answered yet): Call-ID → their originator.
+    placing: DashMap<String, mpsc::UnboundedSender<SipEvent>>,
 }
 
 impl Dispatcher {
@@ -38,6 +41,7 @@ impl Dispatcher {
             router,
             cancelled,
             user_agent,
+            placing: DashMap::new(),
         }
     }
 
@@ -54,13 +58,52 @@ impl Dispatcher {
                     warn!(%sip_call_id, %err, "request not sent");
                 }
             }
+            SipCommand::Ack {
+                sip_call_id,
+                request,
+                peer,
+            } => {
+                counter!("sip_requests_sent_total", "method" => "ACK").increment(1);
+                tracing::debug!(%sip_call_id, "ACK of a 2xx sent");
+                endpoint.send_stateless(peer, request.to_string().into());
+            }
+            SipCommand::Invite {
+                request,
+                peer,
+                events,
+                reply,
+            } => {
+                let call_id = sip::message::MessageKeys::of_request(&request)
+                    .map(|k| k.call_id)
+                    .unwrap_or_default();
+                let sent = endpoint.send_request(now, request, peer);
+                if sent.is_ok() {
+                    counter!("sip_requests_sent_total", "method" => "INVITE").increment(1);
+                    self.placing.insert(call_id, events);
+                }
+                let _ = reply.send(sent.map_err(|err| err.to_string()));
+            }
+            SipCommand::Cancel { invite_tx } => {
+                if let Err(err) = endpoint.cancel(now, invite_tx) {
+                    // Answered in the meantime: the originator sees the 2xx and ends it with BYE.
+                    tracing::debug!(%err, "CANCEL not sent");
+                }
+            }
+            SipCommand::Placed { sip_call_id } => {
+                self.placing.remove(&sip_call_id);
+            }
         }
     }
 
+    /// Hands an event to the live call with this Call-ID, else to the originator still placing
+    /// it; `false` when neither exists.
     fn to_call(&self, call_id: &str, event: SipEvent) -> bool {
         match self.registry.get(call_id) {
             Some(call) => call.cast(CallMsg::Sip(event)).is_ok(),
-            None => false,
+            None => match self.placing.get(call_id) {
+                Some(originator) => originator.send(event).is_ok(),
+                None => false,
+            },
         }
     }
 
@@ -115,8 +158,9 @@ impl Dispatcher {
                     self.answer(endpoint, tx, &request, status);
                 }
             }
-            EndpointEvent::Ack { keys, .. } => {
-                self.to_call(&keys.call_id, SipEvent::Ack);
+            EndpointEvent::Ack { keys, request, .. } => {
+                let body = request.body;
+                self.to_call(&keys.call_id, SipEvent::Ack { body });
             }
             EndpointEvent::Cancelled { keys, .. } => {
                 if !self.to_call(&keys.call_id, SipEvent::Cancelled) {
@@ -128,14 +172,16 @@ impl Dispatcher {
                     }
                 }
             }
-            EndpointEvent::Response { response, keys, .. } => {
+            EndpointEvent::Response { tx, response, keys } => {
                 counter!("sip_responses_received_total", "code" => response.status_code.code().to_string())
                     .increment(1);
                 self.to_call(
                     &keys.call_id,
                     SipEvent::Response {
+                        tx,
                         method: keys.cseq.method,
                         status: response.status_code.code(),
+                        response: Box::new(response),
                     },
                 );
             }

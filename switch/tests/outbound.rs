@@ -1,0 +1,210 @@
+//! Outbound calls through a trunk (`POST /v1/tenants/{tenant}/calls`): the toll-fraud guard
+//! refuses what the tenant may not call; a carrier (SIPp) that challenges the INVITE with 401
+//! gets our digest credentials, answers, and the agent talks until the carrier hangs up; a
+//! carrier that refuses the credentials leaves a refused record with the cause.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{SwitchProcess, eventually};
+use loadtests::SippRun;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "operator-secret-token";
+
+fn call_api(switch: &SwitchProcess, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let body = body.map(|b| b.to_string());
+    let (code, text) = switch
+        .http(method, path, Some(TOKEN), body.as_deref())
+        .expect("admin API answers");
+    (
+        code,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The demo tenant and its agent.
+fn demo(switch: &SwitchProcess) -> (String, String) {
+    let (code, tenants) = call_api(switch, "GET", "/v1/tenants", None);
+    assert_eq!(code, 200, "{tenants}");
+    let tenant = tenants["items"][0]["id"].as_str().unwrap().to_string();
+    let (code, agents) = call_api(switch, "GET", &format!("/v1/tenants/{tenant}/agents"), None);
+    assert_eq!(code, 200, "{agents}");
+    let agent = agents["items"][0]["id"].as_str().unwrap().to_string();
+    (tenant, agent)
+}
+
+fn add_trunk(switch: &SwitchProcess, name: &str, address: &str, password: &str) -> String {
+    let (code, trunk) = call_api(
+        switch,
+        "POST",
+        "/v1/trunks",
+        Some(json!({
+            "name": name, "address": address, "transport": "udp",
+            "username": "trunkuser", "password": password,
+        })),
+    );
+    assert_eq!(code, 201, "{trunk}");
+    trunk["id"].as_str().unwrap().to_string()
+}
+
+fn place(switch: &SwitchProcess, tenant: &str, body: Value) -> (u16, Value) {
+    call_api(
+        switch,
+        "POST",
+        &format!("/v1/tenants/{tenant}/calls"),
+        Some(body),
+    )
+}
+
+fn set_policy(switch: &SwitchProcess, tenant: &str, prefixes: &[&str], cps: i32, concurrent: i32) {
+    let (code, body) = call_api(
+        switch,
+        "PUT",
+        &format!("/v1/tenants/{tenant}/outbound-policy"),
+        Some(json!({"allowed_prefixes": prefixes, "max_cps": cps, "max_concurrent": concurrent})),
+    );
+    assert_eq!(code, 200, "{body}");
+}
+
+async fn ended_record(switch: &SwitchProcess, call_id: &str) -> Value {
+    let mut record = Value::Null;
+    let ended = eventually(Duration::from_secs(15), || {
+        let (code, body) = call_api(switch, "GET", &format!("/v1/calls/{call_id}"), None);
+        let done = code == 200 && matches!(body["state"].as_str(), Some("ended" | "refused"));
+        record = body;
+        async move { done }
+    })
+    .await;
+    assert!(ended, "the call record never ended: {record}");
+    record
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_guard_refuses_what_the_tenant_may_not_call() {
+    let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
+    let (tenant, agent) = demo(&switch);
+    let call = json!({"to": "+15551234567", "agent_id": agent});
+
+    let (code, body) = place(&switch, &tenant, call.clone());
+    assert_eq!(code, 403, "no policy yet: {body}");
+    assert_eq!(body["error"]["code"], "outbound_disabled");
+
+    set_policy(&switch, &tenant, &["+1"], 5, 2);
+    let (code, body) = place(
+        &switch,
+        &tenant,
+        json!({"to": "+882123456", "agent_id": agent}),
+    );
+    assert_eq!(code, 403, "{body}");
+    assert_eq!(body["error"]["code"], "destination_not_allowed");
+
+    let (code, body) = place(&switch, &tenant, json!({"to": "+1555x", "agent_id": agent}));
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("to"),
+        "{body}"
+    );
+
+    let (code, body) = place(
+        &switch,
+        &tenant,
+        json!({"to": "+15551234567", "agent_id": "nope"}),
+    );
+    assert_eq!(code, 404, "{body}");
+
+    let (code, body) = place(&switch, &tenant, call.clone());
+    assert_eq!(code, 422, "no trunk configured: {body}");
+
+    set_policy(&switch, &tenant, &["+1"], 5, 0);
+    add_trunk(&switch, "nowhere", "127.0.0.1:9", "x");
+    let (code, body) = place(&switch, &tenant, call);
+    assert_eq!(code, 429, "{body}");
+    assert_eq!(body["error"]["code"], "outbound_concurrency_limit");
+
+    let (code, body) = call_api(
+        &switch,
+        "PUT",
+        &format!("/v1/tenants/{tenant}/outbound-policy"),
+        Some(json!({"allowed_prefixes": ["+1a"], "max_cps": 1, "max_concurrent": 1})),
+    );
+    assert_eq!(code, 400, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_challenged_call_connects_and_the_agent_talks_until_the_callee_hangs_up() {
+    let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
+    let (tenant, agent) = demo(&switch);
+    let carrier = SippRun::scenario(&loadtests::scenario_file("uas_auth.xml"))
+        .calls(1)
+        .timeout(Duration::from_secs(40))
+        .spawn()
+        .expect("the carrier starts");
+    let trunk = add_trunk(
+        &switch,
+        "carrier",
+        &carrier.local_addr().to_string(),
+        "trunksecret",
+    );
+    set_policy(&switch, &tenant, &["+1"], 5, 2);
+
+    let (code, placed) = place(
+        &switch,
+        &tenant,
+        json!({"to": "+15551234567", "from": "+15550001111", "agent_id": agent, "trunk_id": trunk}),
+    );
+    assert_eq!(code, 202, "{placed}");
+    assert_eq!(placed["state"], "dialing");
+    let call_id = placed["call_id"].as_str().unwrap().to_string();
+
+    let report = carrier.wait().expect("the carrier finishes");
+    assert_eq!((report.successful, report.failed), (1, 0), "{report:?}");
+
+    let record = ended_record(&switch, &call_id).await;
+    assert_eq!(record["state"], "ended", "{record}");
+    assert_eq!(record["direction"], "outbound", "{record}");
+    assert!(record["answered_at"].is_string(), "{record}");
+    assert!(record["billed_secs"].as_i64().unwrap() >= 2, "{record}");
+    assert!(
+        record["media"]["packets_out"].as_i64().unwrap() > 20,
+        "the greeting was played: {record}"
+    );
+    assert!(
+        switch
+            .log()
+            .contains("challenged: INVITE sent with credentials"),
+        "{}",
+        switch.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_the_carrier_refuses_leave_a_refused_record() {
+    let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
+    let (tenant, agent) = demo(&switch);
+    let carrier = SippRun::scenario(&loadtests::scenario_file("uas_auth.xml"))
+        .calls(1)
+        .timeout(Duration::from_secs(40))
+        .spawn()
+        .expect("the carrier starts");
+    add_trunk(
+        &switch,
+        "carrier",
+        &carrier.local_addr().to_string(),
+        "wrong-password",
+    );
+    set_policy(&switch, &tenant, &["1"], 5, 2);
+    let (code, placed) = place(
+        &switch,
+        &tenant,
+        json!({"to": "15551234567", "agent_id": agent}),
+    );
+    assert_eq!(code, 202, "{placed}");
+    let call_id = placed["call_id"].as_str().unwrap().to_string();
+    let record = ended_record(&switch, &call_id).await;
+    assert_eq!(record["state"], "refused", "{record}");
+    assert_eq!(record["hangup_cause"], "sip_403", "{record}");
+    assert!(record["answered_at"].is_null(), "{record}");
+    let _ = carrier.wait();
+}
