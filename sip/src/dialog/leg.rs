@@ -5,6 +5,7 @@
 
 use rsipstack::sip::{Method, Request, Response};
 
+use super::request::with_body;
 use super::uac::UacDialog;
 use super::uas::{ALLOW, DialogError, DialogState, UasDialog};
 use crate::endpoint::Peer;
@@ -105,6 +106,23 @@ impl CallLeg {
             CallLeg::Uas(_) => None,
             CallLeg::Uac(d) => Some(d.ack_for_2xx()),
         }
+    }
+
+    /// The ACK of the 2xx to our in-dialog re-INVITE with CSeq `cseq`.
+    pub fn ack_for(&self, cseq: u32) -> Request {
+        match self {
+            CallLeg::Uas(d) => d.ack_for(cseq),
+            CallLeg::Uac(d) => d.ack_for(cseq),
+        }
+    }
+
+    /// A re-INVITE offering `sdp` again (a session refresh, RFC 4028 §7.4), with `headers`.
+    pub fn reinvite(&mut self, headers: &[(&'static str, String)], sdp: &str) -> Request {
+        let mut request = self.request(Method::Invite);
+        for (name, value) in headers {
+            crate::message::set_header(&mut request.headers, name, value.clone());
+        }
+        with_body(request, "application/sdp", sdp.as_bytes().to_vec())
     }
 
     /// Ends the dialog.

@@ -183,6 +183,11 @@ impl UasDialog {
         super::refer::refer_request(refer, target, uri_of(&self.local_party))
     }
 
+    /// The ACK of the 2xx to our re-INVITE with CSeq `cseq` (same number, method ACK).
+    pub fn ack_for(&self, cseq: u32) -> Request {
+        self.parts().request(Method::Ack, cseq)
+    }
+
     fn parts(&self) -> DialogParts<'_> {
         DialogParts {
             call_id: &self.call_id,
