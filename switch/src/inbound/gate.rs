@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use sip::auth::{AuthFailure, DigestVerifier};
+use sip::auth::{Algorithm, AuthFailure, DigestVerifier};
 use sip::message::Request;
 
 use crate::trunks::{TrunkCache, TrunkEntry};
@@ -43,7 +43,10 @@ impl InboundGate {
         let secret: [u8; 32] = rand::random();
         InboundGate {
             trunks,
-            verifier: DigestVerifier::new(realm, secret.to_vec(), NONCE_LIFETIME_SECS),
+            // MD5 first: SIP peers that know only MD5 commonly read just the first challenge;
+            // peers with RFC 8760 choose SHA-256 from the second.
+            verifier: DigestVerifier::new(realm, secret.to_vec(), NONCE_LIFETIME_SECS)
+                .with_algorithms(&[Algorithm::Md5, Algorithm::Sha256]),
             trusted_loopback,
         }
     }
