@@ -19,13 +19,14 @@ fn ip(s: &str) -> IpAddr {
 
 /// Creates a trunk through the admin API and waits until the switch's trunk table has it.
 async fn create_trunk(switch: &SwitchProcess, body: &str) {
+    let before = metric(switch, "sip_trunks", &[]).unwrap_or(0.0);
     let (code, text) = switch
         .http("POST", "/v1/trunks", Some(TOKEN), Some(body))
         .expect("admin API answers");
     assert_eq!(code, 201, "{text}");
     let loaded = eventually(Duration::from_secs(10), || {
         let value = metric(switch, "sip_trunks", &[]);
-        async move { value.is_some_and(|v| v >= 1.0) }
+        async move { value.is_some_and(|v| v > before) }
     })
     .await;
     assert!(loaded, "trunk table refreshed:\n{}", switch.log());
@@ -86,20 +87,39 @@ async fn unlisted_sources_get_403_and_listed_ones_are_admitted() {
     );
     let admitted = call_from(&switch, "127.0.0.3", SippRun::uac_basic()).await;
     assert!(admitted.all_successful(1), "{admitted:?}\n{}", switch.log());
+    // A trunk whose codec list shares nothing with the offer (PCMU, PCMA): 488.
+    create_trunk(
+        &switch,
+        r#"{"name":"g729-only","address":"127.0.0.5","inbound_cidrs":["127.0.0.5"],"codecs":["G729"]}"#,
+    )
+    .await;
+    let no_codec = call_from(&switch, "127.0.0.5", SippRun::uac_basic()).await;
+    assert_eq!(
+        (no_codec.successful, no_codec.failed),
+        (0, 1),
+        "{no_codec:?}"
+    );
+    assert!(
+        no_codec.stderr_tail.contains("488"),
+        "{}",
+        no_codec.stderr_tail
+    );
 
     let store = switch.store().await;
     let recorded = eventually(Duration::from_secs(5), || {
         let store = store.clone();
-        async move { store.list_calls(None, 10).await.unwrap().len() == 2 }
+        async move { store.list_calls(None, 10).await.unwrap().len() == 3 }
     })
     .await;
     let calls = store.list_calls(None, 10).await.unwrap();
     assert!(recorded, "{calls:#?}");
-    let refusal = calls
+    let mut causes: Vec<_> = calls
         .iter()
-        .find(|c| c.state == CallState::Refused)
-        .unwrap();
-    assert_eq!(refusal.hangup_cause.as_deref(), Some("source_not_allowed"));
+        .filter(|c| c.state == CallState::Refused)
+        .map(|c| c.hangup_cause.clone().unwrap_or_default())
+        .collect();
+    causes.sort();
+    assert_eq!(causes, ["no_common_codec", "source_not_allowed"]);
     let call = calls
         .iter()
         .find(|c| c.state != CallState::Refused)
