@@ -17,8 +17,9 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-/// Creates a trunk through the admin API and waits until the switch's trunk table has it.
-async fn create_trunk(switch: &SwitchProcess, body: &str) {
+/// Creates a trunk through the admin API, waits until the switch's trunk table has it, and
+/// returns its id.
+async fn create_trunk(switch: &SwitchProcess, body: &str) -> String {
     let before = metric(switch, "sip_trunks", &[]).unwrap_or(0.0);
     let (code, text) = switch
         .http("POST", "/v1/trunks", Some(TOKEN), Some(body))
@@ -30,6 +31,8 @@ async fn create_trunk(switch: &SwitchProcess, body: &str) {
     })
     .await;
     assert!(loaded, "trunk table refreshed:\n{}", switch.log());
+    let created: serde_json::Value = serde_json::from_str(&text).unwrap();
+    created["id"].as_str().unwrap().to_string()
 }
 
 /// The value of `name{labels…}` on `/metrics`, labels in any order.
@@ -175,7 +178,8 @@ async fn a_trunk_with_credentials_challenges_and_an_authenticated_invite_connect
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_registering_trunk_answers_the_registrar_challenge_and_registers() {
+async fn a_registering_trunk_answers_the_registrar_challenge_registers_and_unregisters_when_deleted()
+ {
     let registrar = SippRun::scenario(&loadtests::scenario_file("uas_register.xml"))
         .local_ip(ip("127.0.0.3"))
         .calls(1)
@@ -183,7 +187,7 @@ async fn a_registering_trunk_answers_the_registrar_challenge_and_registers() {
         .spawn()
         .expect("the registrar starts");
     let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
-    create_trunk(
+    let trunk = create_trunk(
         &switch,
         &format!(
             r#"{{"name":"upstream","address":"{}","register":true,
@@ -202,6 +206,11 @@ async fn a_registering_trunk_answers_the_registrar_challenge_and_registers() {
     })
     .await;
     assert!(registered, "{}", switch.log());
+    // Deleting the trunk takes the binding down: the registrar expects `Expires: 0`.
+    let (code, text) = switch
+        .http("DELETE", &format!("/v1/trunks/{trunk}"), Some(TOKEN), None)
+        .unwrap();
+    assert_eq!(code, 204, "{text}");
     let report = tokio::task::spawn_blocking(move || registrar.wait())
         .await
         .unwrap()

@@ -53,6 +53,10 @@ pub enum RegistrationState {
         /// Final status of the failed attempt.
         status: Option<u16>,
     },
+    /// [`Registration::unregister`] was called: the REGISTER with `Expires: 0` is in flight.
+    Unregistering,
+    /// Finished: the binding was removed (or removing it failed); nothing more is sent.
+    Unregistered,
 }
 
 impl RegistrationState {
@@ -62,6 +66,8 @@ impl RegistrationState {
             RegistrationState::Registering => "registering",
             RegistrationState::Registered { .. } => "registered",
             RegistrationState::Failed { .. } => "failed",
+            RegistrationState::Unregistering => "unregistering",
+            RegistrationState::Unregistered => "unregistered",
         }
     }
 }
@@ -198,6 +204,25 @@ impl Registration {
         }
     }
 
+    /// Removes the binding (RFC 3261 §10.2.2): a REGISTER with `Expires: 0` now (answering a
+    /// challenge as usual), then [`RegistrationState::Unregistered`] on any final outcome, with no
+    /// retries. When no binding was ever obtained, it finishes at once without sending.
+    pub fn unregister(&mut self, now: Instant) {
+        let now = self.clamp(now);
+        let had_binding = matches!(self.state, RegistrationState::Registered { .. })
+            || (self.in_flight.is_some() && self.expires > 0);
+        self.in_flight = None;
+        self.next_send = None;
+        if !had_binding || self.expires == 0 {
+            self.state = RegistrationState::Unregistered;
+            return;
+        }
+        self.expires = 0;
+        self.state = RegistrationState::Unregistering;
+        self.answered_nonces.clear();
+        self.send(now, None);
+    }
+
     /// The transaction carrying our REGISTER gave up without a final response (Timer F).
     pub fn handle_transaction_timeout(&mut self, now: Instant) {
         let now = self.clamp(now);
@@ -228,7 +253,7 @@ impl Registration {
             401 | 407 => self.answer_challenge(now, response),
             423 => {
                 let min = seconds_header(&response.headers, "Min-Expires").unwrap_or(0);
-                if min > self.expires {
+                if self.expires > 0 && min > self.expires {
                     self.expires = min;
                     self.send(now, None);
                 } else {
@@ -244,6 +269,10 @@ impl Registration {
     }
 
     fn registered(&mut self, now: Instant, response: &Response) {
+        if self.expires == 0 {
+            self.finish();
+            return;
+        }
         let granted = granted_expiry(&response.headers, &self.config.contact, self.expires);
         if granted == 0 {
             // The registrar kept no binding although we asked for one.
@@ -300,6 +329,11 @@ impl Registration {
     /// Counts a failed attempt and schedules the retry. The state turns `Failed` unless a binding
     /// from an earlier success is still valid.
     fn fail(&mut self, now: Instant, status: Option<u16>, retry_after: Option<Duration>) {
+        if self.expires == 0 {
+            // Removing the binding is tried once: it lapses by itself anyway.
+            self.finish();
+            return;
+        }
         self.in_flight = None;
         self.failures = self.failures.saturating_add(1);
         self.next_send = Some(now + backoff(self.failures, retry_after));
@@ -308,6 +342,12 @@ impl Registration {
         if !binding_valid {
             self.state = RegistrationState::Failed { status };
         }
+    }
+
+    fn finish(&mut self) {
+        self.in_flight = None;
+        self.next_send = None;
+        self.state = RegistrationState::Unregistered;
     }
 
     fn send(&mut self, now: Instant, authorization: Option<(&'static str, String)>) {

@@ -16,7 +16,8 @@
 //! - after a failure (error response, transaction timeout, no answer within
 //!   [`RegistrationConfig::response_timeout`]), retry after 5 s, doubling to at most 5 min, and
 //!   at least the registrar's Retry-After; a success resets the backoff;
-//! - 423 Interval Too Brief: retry at once asking for the Min-Expires the registrar named.
+//! - 423 Interval Too Brief: retry at once asking for the Min-Expires the registrar named;
+//! - [`Registration::unregister`] sends `Expires: 0` once (challenge answered) and ends.
 
 mod client;
 pub mod timing;

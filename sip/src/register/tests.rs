@@ -291,3 +291,50 @@ fn bad_registrar_uri_is_refused() {
     cfg.registrar = "not a uri".into();
     assert!(Registration::new(Instant::now(), cfg, "c".into()).is_err());
 }
+
+#[test]
+fn unregister_sends_expires_zero_answers_the_challenge_and_stops() {
+    let t0 = Instant::now();
+    let registrar = Registrar::new(t0);
+    let mut reg = Registration::new(t0, config(true), "cid".into()).unwrap();
+    let (_, req) = step(&mut reg);
+    reg.handle_response(t0, &registrar.answer(t0, &req.unwrap()));
+    let answered = reg.poll_request().unwrap();
+    reg.handle_response(t0, &registrar.answer(t0, &answered));
+    assert!(matches!(reg.state(), RegistrationState::Registered { .. }));
+
+    let at = t0 + Duration::from_secs(10);
+    reg.unregister(at);
+    assert_eq!(reg.state(), &RegistrationState::Unregistering);
+    let removal = reg.poll_request().expect("the removal goes out at once");
+    assert_eq!(header_values(&removal.headers, "Expires"), ["0"]);
+    assert_eq!(header_values(&removal.headers, "Call-ID"), ["cid"]);
+    reg.handle_response(at, &registrar.answer(at, &removal));
+    let authed = reg.poll_request().expect("its challenge is answered too");
+    assert_eq!(header_values(&authed.headers, "Expires"), ["0"]);
+    reg.handle_response(at, &status(&authed, 200, &[]));
+    assert_eq!(reg.state(), &RegistrationState::Unregistered);
+    assert_eq!(reg.poll_timeout(), None, "nothing more is scheduled");
+    reg.handle_timeout(at + Duration::from_secs(7200));
+    assert!(reg.poll_request().is_none());
+}
+
+#[test]
+fn unregister_without_a_binding_sends_nothing_and_a_failed_removal_is_not_retried() {
+    let t0 = Instant::now();
+    let mut reg = Registration::new(t0, config(false), "cid".into()).unwrap();
+    reg.unregister(t0);
+    assert_eq!(reg.state(), &RegistrationState::Unregistered);
+    assert!(reg.poll_request().is_none());
+    assert_eq!(reg.poll_timeout(), None);
+
+    let mut reg = Registration::new(t0, config(false), "cid".into()).unwrap();
+    let (_, req) = step(&mut reg);
+    reg.handle_response(t0, &status(&req.unwrap(), 200, &[]));
+    reg.unregister(t0);
+    let removal = reg.poll_request().unwrap();
+    reg.handle_response(t0, &status(&removal, 423, &[("Min-Expires", "60")]));
+    assert_eq!(reg.state(), &RegistrationState::Unregistered);
+    assert!(reg.poll_request().is_none());
+    assert_eq!(reg.poll_timeout(), None);
+}

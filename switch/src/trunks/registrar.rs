@@ -4,7 +4,9 @@
 //! [`Registrations::timed_out`]).
 //!
 //! The `sip_registrations{trunk, state}` gauge is 1 for each trunk's current state
-//! (`registering`, `registered`, `failed`) and 0 for the others it has been in.
+//! (`registering`, `registered`, `failed`, `unregistering`) and 0 for the others it has been in.
+//! A trunk removed, changed or no longer registering has its binding taken down (`Expires: 0`)
+//! before its task ends.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -17,7 +19,7 @@ use metrics::gauge;
 use sip::auth::Credentials;
 use sip::endpoint::{Peer, Transport};
 use sip::message::Response;
-use sip::register::{Registration, RegistrationConfig};
+use sip::register::{Registration, RegistrationConfig, RegistrationState};
 use store::Trunk;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep, sleep_until};
@@ -208,6 +210,7 @@ impl RegisterTask {
                 return;
             }
         };
+        let mut stopping = false;
         loop {
             while let Some(request) = reg.poll_request() {
                 self.settings.sip.send(SipCommand::Request {
@@ -217,6 +220,9 @@ impl RegisterTask {
                 });
             }
             gauge.show(reg.state().label());
+            if reg.state() == &RegistrationState::Unregistered {
+                break;
+            }
             let deadline = reg
                 .poll_timeout()
                 .map(Instant::from_std)
@@ -230,7 +236,12 @@ impl RegisterTask {
                     }
                     None => break,
                 },
-                _ = &mut stop => break,
+                // The trunk was removed or changed: take the binding down (bounded by the
+                // registration's response timeout), then end.
+                _ = &mut stop, if !stopping => {
+                    stopping = true;
+                    reg.unregister(Instant::now().into_std());
+                }
             }
         }
     }
