@@ -9,6 +9,9 @@
 pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("sip", "listen"),
     ("sip", "user_agent"),
+    ("sip", "trusted_loopback"),
+    ("sip", "max_cps"),
+    ("sip", "max_cps_per_source"),
     ("rtp", "port_min"),
     ("rtp", "port_max"),
     ("rtp", "public_ip"),

@@ -41,6 +41,15 @@ pub struct SipConfig {
     pub listen: SocketAddr,
     /// Value of the `User-Agent`/`Server` header. Non-empty. Default `switch`.
     pub user_agent: String,
+    /// Whether INVITEs from loopback addresses that match no trunk's `inbound_cidrs` are admitted
+    /// (the demo and local tests); other unlisted sources always get 403. Default true.
+    pub trusted_loopback: bool,
+    /// New INVITEs per second the whole switch admits; more get 503 with Retry-After. 0 turns
+    /// the cap off. Default 0.
+    pub max_cps: u32,
+    /// New INVITEs per second admitted from one source IP; more get 503 with Retry-After. 0
+    /// turns the cap off. Default 0.
+    pub max_cps_per_source: u32,
 }
 
 impl Default for SipConfig {
@@ -48,6 +57,9 @@ impl Default for SipConfig {
         Self {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5060),
             user_agent: "switch".to_owned(),
+            trusted_loopback: true,
+            max_cps: 0,
+            max_cps_per_source: 0,
         }
     }
 }

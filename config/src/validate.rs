@@ -37,6 +37,9 @@ pub(crate) fn read_config(f: &mut Fields) -> Config {
                 "expected a non-empty string without control characters",
                 is_single_line,
             ),
+            trusted_loopback: f.boolean("sip", "trusted_loopback", d.sip.trusted_loopback),
+            max_cps: f.int("sip", "max_cps", d.sip.max_cps, 0..=1_000_000),
+            max_cps_per_source: f.int("sip", "max_cps_per_source", d.sip.max_cps_per_source, 0..=1_000_000),
         },
         rtp: RtpConfig {
             port_min: f.int("rtp", "port_min", d.rtp.port_min, PORT_RANGE),

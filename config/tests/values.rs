@@ -21,6 +21,24 @@ const BAD: &[(&str, &str, &str, &str)] = &[
         r#"sip.user_agent = "": expected a non-empty string without control characters"#,
     ),
     (
+        "sip",
+        "trusted_loopback",
+        r#""no""#,
+        r#"sip.trusted_loopback = "no": expected true or false"#,
+    ),
+    (
+        "sip",
+        "max_cps",
+        "-1",
+        "sip.max_cps = -1: expected an integer 0-1000000",
+    ),
+    (
+        "sip",
+        "max_cps_per_source",
+        "1000001",
+        "sip.max_cps_per_source = 1000001: expected an integer 0-1000000",
+    ),
+    (
         "rtp",
         "port_min",
         r#""lots""#,

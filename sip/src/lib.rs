@@ -13,6 +13,7 @@
 //!   3262), REFER (RFC 3515).
 //! - [`sdp`]: offer/answer, re-offers for hold and resume, late offer.
 //! - [`auth`]: Digest authentication, client answers and server challenges (RFC 3261 §22, RFC 7616, RFC 8760).
+//! - [`register`]: keeping a binding at a carrier's registrar (RFC 3261 §10.2).
 //! - [`framing`]: Content-Length framing for TCP.
 //!
 //! Never depends on: tokio, `rtp`, `actors`, `switch`, storage.
@@ -22,5 +23,6 @@ pub mod dialog;
 pub mod endpoint;
 pub mod framing;
 pub mod message;
+pub mod register;
 pub mod sdp;
 pub mod transaction;

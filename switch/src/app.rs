@@ -23,9 +23,14 @@ use tracing::info;
 
 use crate::billing::StoreCharger;
 use crate::events::TenantEvents;
+use crate::inbound::{InboundGate, LimiterConfig, Throttler};
 use crate::records::StoreCallEvents;
 use crate::router::{Router, RouterConfig, RouterDeps};
 use crate::transport::{Dispatcher, TcpConfig, TcpTransport};
+use crate::trunks::{RegistrarSettings, Registrations, TrunkCache};
+
+/// Most source addresses the per-source INVITE limiter tracks (see [`crate::inbound::InviteLimiter`]).
+const MAX_RATE_LIMITED_SOURCES: usize = 10_000;
 
 /// Crash recovery: closes the calls this node left open when it last stopped (see
 /// [`Store::recover_open_calls`]); their charges already equal the ledger.
@@ -153,7 +158,18 @@ pub async fn run(
     } else {
         config.sip.listen.ip()
     };
+    let sent_by = SocketAddr::new(sent_by_ip, sip_addr.port()).to_string();
     let (sip_link, commands) = SipLink::channel();
+    let trunks = TrunkCache::default();
+    trunks
+        .reload(&store)
+        .await
+        .context("loading the trunk table")?;
+    let registrations = Arc::new(Registrations::new(RegistrarSettings {
+        sip: sip_link.clone(),
+        sent_by: sent_by.clone(),
+        user_agent: config.sip.user_agent.clone(),
+    }));
     let (hooks, _webhook_engine) = admin_api::webhooks::start_webhooks(
         store.clone(),
         admin_api::webhooks::WebhookConfig::default(),
@@ -161,40 +177,61 @@ pub async fn run(
     .context("starting the webhook engine")?;
     let tenant_events = TenantEvents::new(hooks.clone(), store.clone());
     let charger = Arc::new(StoreCharger::new(store.clone(), tenant_events.clone()));
-    let router = Arc::new(Router::new(
-        RouterDeps {
-            store: store.clone(),
-            supervisor: supervisor.clone(),
-            sip: sip_link,
-            ports: ports.clone(),
-            tts,
-            events: Arc::new(StoreCallEvents::new(
-                store.clone(),
-                config.pricing.clone(),
-                tenant_events.clone(),
-            )),
-            charger,
-            tenant_events,
-            stt,
-        },
-        RouterConfig {
-            public_ip: config.rtp.public_ip,
-            sent_by: SocketAddr::new(sent_by_ip, sip_addr.port()).to_string(),
-            user_agent: config.sip.user_agent.clone(),
-            node_id: config.calls.node_id.clone(),
-            recordings_dir: config.recordings.dir.clone().into(),
-            limits: CallLimits {
-                max_duration: Duration::from_secs(config.calls.max_duration_secs.into()),
-                media_timeout: Duration::from_secs(config.rtp.media_timeout_secs.into()),
+    let router = Arc::new(
+        Router::new(
+            RouterDeps {
+                store: store.clone(),
+                supervisor: supervisor.clone(),
+                sip: sip_link,
+                ports: ports.clone(),
+                tts,
+                events: Arc::new(StoreCallEvents::new(
+                    store.clone(),
+                    config.pricing.clone(),
+                    tenant_events.clone(),
+                )),
+                charger,
+                tenant_events,
+                stt,
             },
-        },
-    ));
-    let dispatcher = Arc::new(Dispatcher::new(
-        registry.clone(),
-        router.clone(),
-        config.sip.user_agent.clone(),
-    ));
+            RouterConfig {
+                public_ip: config.rtp.public_ip,
+                sent_by: sent_by.clone(),
+                user_agent: config.sip.user_agent.clone(),
+                node_id: config.calls.node_id.clone(),
+                recordings_dir: config.recordings.dir.clone().into(),
+                limits: CallLimits {
+                    max_duration: Duration::from_secs(config.calls.max_duration_secs.into()),
+                    media_timeout: Duration::from_secs(config.rtp.media_timeout_secs.into()),
+                },
+            },
+        )
+        .with_inbound_gate(InboundGate::new(
+            trunks.clone(),
+            &sent_by,
+            config.sip.trusted_loopback,
+        )),
+    );
+    let dispatcher = Arc::new(
+        Dispatcher::new(
+            registry.clone(),
+            router.clone(),
+            config.sip.user_agent.clone(),
+        )
+        .with_trunks(
+            Throttler::new(
+                LimiterConfig {
+                    max_cps: config.sip.max_cps,
+                    max_cps_per_source: config.sip.max_cps_per_source,
+                    max_sources: MAX_RATE_LIMITED_SOURCES,
+                },
+                config.sip.user_agent.clone(),
+            ),
+            registrations.clone(),
+        ),
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
+    trunks.spawn_refresher(store.clone(), registrations, stop_rx.clone());
     let tcp = TcpTransport::start(sip_tcp, TcpConfig::default(), stop_rx.clone());
     crate::metrics::spawn_sampler(
         registry.clone(),

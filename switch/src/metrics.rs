@@ -93,6 +93,21 @@ pub const METRICS: &[(Kind, &str, &str)] = &[
         "Request retransmissions absorbed by a transaction.",
     ),
     (
+        Kind::Counter,
+        "sip_invites_throttled_total",
+        "New INVITEs answered 503 by the CPS limits, by reason (global, source).",
+    ),
+    (
+        Kind::Gauge,
+        "sip_registrations",
+        "Trunk registrations: 1 on each trunk's current state (registering, registered, failed).",
+    ),
+    (
+        Kind::Gauge,
+        "sip_trunks",
+        "Trunks in the cached trunk table.",
+    ),
+    (
         Kind::Gauge,
         "sip_tcp_connections",
         "Open SIP TCP connections.",

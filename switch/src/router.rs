@@ -29,7 +29,9 @@ use tokio::net::UdpSocket;
 use tracing::{info, warn};
 
 use crate::events::TenantEvents;
+use crate::inbound::{GateRefusal, InboundGate};
 use crate::records::unix_ms;
+use crate::trunks::SUPPORTED_CODECS;
 
 mod outbound;
 
@@ -90,20 +92,33 @@ pub struct Router {
     draining: AtomicBool,
     /// Per tenant: the start of its current one-second window of placed calls, and their count.
     outbound_rate: dashmap::DashMap<String, (std::time::Instant, u32)>,
+    /// Trunk ACL and Digest checks; without it every source is admitted (bare test routers).
+    gate: Option<InboundGate>,
 }
 
-/// A refusal: SIP status, cause for the record, optional extra header.
+/// A refusal: SIP status, cause for the record, extra headers, and whether it is a refused call
+/// (recorded) or a protocol step (a 401 challenge, not recorded).
 struct Refusal {
     status: u16,
     cause: &'static str,
-    header: Option<(&'static str, String)>,
+    headers: Vec<(&'static str, String)>,
+    record: bool,
 }
 
 fn refuse(status: u16, cause: &'static str) -> Refusal {
     Refusal {
         status,
         cause,
-        header: None,
+        headers: Vec::new(),
+        record: true,
+    }
+}
+
+/// A refusal that asks the peer to retry later.
+fn refuse_retry_after(status: u16, cause: &'static str, secs: u32) -> Refusal {
+    Refusal {
+        headers: vec![("Retry-After", secs.to_string())],
+        ..refuse(status, cause)
     }
 }
 
@@ -124,7 +139,14 @@ impl Router {
             cancelled: Arc::new(DashSet::new()),
             draining: AtomicBool::new(false),
             outbound_rate: dashmap::DashMap::new(),
+            gate: None,
         }
+    }
+
+    /// Checks new INVITEs against the trunk table (source ACL, Digest, codec allow-list).
+    pub fn with_inbound_gate(mut self, gate: InboundGate) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     /// Refuses new INVITEs from now on (503 with Retry-After: other nodes take them).
@@ -162,14 +184,16 @@ impl Router {
             info!(%call_id, sip_call_id = %keys.call_id, %number, status = refusal.status, cause = refusal.cause, "call refused");
             let mut builder = ResponseBuilder::new(&request, refusal.status, Some(&new_tag()))
                 .header("Server", self.config.user_agent.clone());
-            if let Some((name, value)) = refusal.header {
+            for (name, value) in refusal.headers {
                 builder = builder.header(name, value);
             }
             self.sip.send(SipCommand::Respond {
                 tx,
                 response: builder.build(),
             });
-            self.write_refusal(&record, refusal.cause).await;
+            if refusal.record {
+                self.write_refusal(&record, refusal.cause).await;
+            }
         }
         self.cancelled.remove(&keys.call_id);
     }
@@ -186,12 +210,33 @@ impl Router {
         record: &mut NewCall,
     ) -> Result<(), Refusal> {
         if self.draining.load(Ordering::SeqCst) {
-            return Err(Refusal {
-                status: 503,
-                cause: "draining",
-                header: Some(("Retry-After", "30".into())),
-            });
+            return Err(refuse_retry_after(503, "draining", 30));
         }
+        let trunk = match &self.gate {
+            None => None,
+            Some(gate) => {
+                let now = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                gate.check(request, peer.addr.ip(), now)
+                    .map_err(|refusal| match refusal {
+                        GateRefusal::Challenge(values) => Refusal {
+                            status: 401,
+                            cause: "auth_challenge",
+                            headers: values.into_iter().map(|v| ("WWW-Authenticate", v)).collect(),
+                            record: false,
+                        },
+                        GateRefusal::Refuse { status, cause } => {
+                            info!(%call_id, source = %peer.addr, cause, "INVITE refused by the trunk gate");
+                            refuse(status, cause)
+                        }
+                    })?
+            }
+        };
+        record.trunk_id = trunk.as_ref().map(|t| t.trunk.id.clone());
+        let codecs = trunk
+            .as_ref()
+            .map_or(&SUPPORTED_CODECS[..], |t| &t.codecs[..]);
         let route = match self.store.resolve_number(number).await {
             Ok(Some(route)) => route,
             Ok(None) => return Err(refuse(404, "number_not_found")),
@@ -232,13 +277,12 @@ impl Router {
             info!(%call_id, %err, "SDP offer refused");
             refuse(err.sip_status(), "bad_sdp")
         })?;
-        let negotiated = negotiate(&offer, &[AudioCodec::Pcmu, AudioCodec::Pcma])
-            .map_err(|err| refuse(err.sip_status(), "no_common_codec"))?;
-        let (socket, lease) = self.bind_rtp().await.ok_or(Refusal {
-            status: 503,
-            cause: "rtp_ports_exhausted",
-            header: Some(("Retry-After", "5".into())),
-        })?;
+        let negotiated =
+            negotiate(&offer, codecs).map_err(|err| refuse(err.sip_status(), "no_common_codec"))?;
+        let (socket, lease) = self
+            .bind_rtp()
+            .await
+            .ok_or_else(|| refuse_retry_after(503, "rtp_ports_exhausted", 5))?;
         let local = LocalMedia {
             ip: self.config.public_ip,
             port: lease.port(),

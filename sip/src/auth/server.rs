@@ -26,6 +26,8 @@ pub struct DigestVerifier {
     realm: String,
     secret: Vec<u8>,
     nonce_lifetime_secs: u64,
+    /// Algorithms offered and accepted, in the order of the challenge headers.
+    algorithms: Vec<Algorithm>,
 }
 
 impl std::fmt::Debug for DigestVerifier {
@@ -33,6 +35,7 @@ impl std::fmt::Debug for DigestVerifier {
         f.debug_struct("DigestVerifier")
             .field("realm", &self.realm)
             .field("nonce_lifetime_secs", &self.nonce_lifetime_secs)
+            .field("algorithms", &self.algorithms)
             .finish_non_exhaustive()
     }
 }
@@ -49,7 +52,24 @@ impl DigestVerifier {
             realm: realm.into(),
             secret: secret.into(),
             nonce_lifetime_secs,
+            algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
         }
+    }
+
+    /// Offers (and accepts) `algorithms` in this order instead of SHA-256 then MD5. `-sess`
+    /// variants are dropped; an empty list keeps the default. Clients that read only the first
+    /// challenge and know only MD5 (SIPp 3.6, many older PBXs) need MD5 first; RFC 8760 clients
+    /// pick the strongest offered wherever it is.
+    pub fn with_algorithms(mut self, algorithms: &[Algorithm]) -> Self {
+        let kept: Vec<Algorithm> = algorithms
+            .iter()
+            .copied()
+            .filter(|a| matches!(a, Algorithm::Md5 | Algorithm::Sha256))
+            .collect();
+        if !kept.is_empty() {
+            self.algorithms = kept;
+        }
+        self
     }
 
     /// The realm challenged.
@@ -57,13 +77,13 @@ impl DigestVerifier {
         &self.realm
     }
 
-    /// The WWW-Authenticate values of a challenge issued at `now_unix_secs`: SHA-256 first, then
-    /// MD5 for peers without RFC 8760 (one header each, RFC 7616 §3.7). `stale` marks a re-challenge
+    /// The WWW-Authenticate values of a challenge issued at `now_unix_secs`: one per algorithm
+    /// (RFC 7616 §3.7), by default SHA-256 first, then MD5 for peers without RFC 8760. `stale` marks a re-challenge
     /// after an expired nonce, so the client retries without asking the user (§3.3).
     pub fn challenge(&self, now_unix_secs: u64, stale: bool) -> Vec<String> {
         let nonce = self.nonce(now_unix_secs);
-        [Algorithm::Sha256, Algorithm::Md5]
-            .into_iter()
+        self.algorithms
+            .iter()
             .map(|alg| {
                 let mut v = format!(
                     "Digest realm={}, nonce=\"{nonce}\", algorithm={}, qop=\"auth\"",
@@ -94,7 +114,7 @@ impl DigestVerifier {
             .find(|p| p.get("realm") == Some(self.realm.as_str()))
             .ok_or(AuthFailure::Missing)?;
         let algorithm = match Algorithm::parse(creds.get("algorithm")) {
-            Some(a @ (Algorithm::Md5 | Algorithm::Sha256)) => a,
+            Some(a) if self.algorithms.contains(&a) => a,
             _ => return Err(AuthFailure::Malformed("algorithm not offered")),
         };
         if !creds
@@ -214,8 +234,8 @@ mod tests {
     fn answered(v: &DigestVerifier, issued: u64, password: &str, drop_sha: bool) -> Request {
         let req = invite("");
         let mut b = ResponseBuilder::new(&req, 401, Some("t"));
-        for (i, c) in v.challenge(issued, false).into_iter().enumerate() {
-            if !(drop_sha && i == 0) {
+        for c in v.challenge(issued, false) {
+            if !(drop_sha && c.contains("SHA-256")) {
                 b = b.header("WWW-Authenticate", c);
             }
         }
@@ -308,5 +328,26 @@ mod tests {
         assert_eq!(c.len(), 2);
         assert!(c[0].contains("algorithm=SHA-256") && c[0].ends_with("stale=true"));
         assert!(c[1].contains("algorithm=MD5"));
+    }
+
+    #[test]
+    fn algorithm_order_and_set_can_be_chosen() {
+        let md5_first = verifier().with_algorithms(&[Algorithm::Md5, Algorithm::Sha256]);
+        let c = md5_first.challenge(NOW, false);
+        assert!(c[0].contains("algorithm=MD5") && c[1].contains("algorithm=SHA-256"));
+        // A client picking the strongest still uses SHA-256, and it verifies.
+        assert!(
+            answered(&md5_first, NOW, "pw", false)
+                .to_string()
+                .contains("algorithm=SHA-256")
+        );
+        let sha_only = verifier().with_algorithms(&[Algorithm::Sha256]);
+        assert_eq!(sha_only.challenge(NOW, false).len(), 1);
+        // An MD5 answer (to a verifier that offered it) is refused by one that does not.
+        let md5 = answered(&verifier(), NOW, "pw", true);
+        assert_eq!(
+            sha_only.verify(&md5, users, NOW),
+            Err(AuthFailure::Malformed("algorithm not offered"))
+        );
     }
 }

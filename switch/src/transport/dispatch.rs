@@ -16,7 +16,9 @@ use sip::message::{Method, Request, ResponseBuilder, new_tag, unsupported_requir
 use tokio::sync::mpsc;
 use tracing::warn;
 
+use crate::inbound::Throttler;
 use crate::router::Router;
+use crate::trunks::Registrations;
 
 /// SIP extensions this switch supports (option tags it accepts in `Require`).
 const SUPPORTED: &[&str] = &[];
@@ -30,6 +32,10 @@ pub struct Dispatcher {
     user_agent: String,
     /// Calls we are placing (INVITE sent, not answered yet): Call-ID → their originator.
     placing: DashMap<String, mpsc::UnboundedSender<SipEvent>>,
+    /// CPS limits on new INVITEs (see [`Dispatcher::with_trunks`]).
+    throttler: Option<Throttler>,
+    /// Trunk registrations: responses and timeouts of their REGISTERs go there by Call-ID.
+    registrations: Option<Arc<Registrations>>,
 }
 
 impl Dispatcher {
@@ -42,7 +48,16 @@ impl Dispatcher {
             cancelled,
             user_agent,
             placing: DashMap::new(),
+            throttler: None,
+            registrations: None,
         }
+    }
+
+    /// Adds the trunk side: the INVITE throttler and the REGISTER routes.
+    pub fn with_trunks(mut self, throttler: Throttler, registrations: Arc<Registrations>) -> Self {
+        self.throttler = Some(throttler);
+        self.registrations = Some(registrations);
+        self
     }
 
     pub(crate) fn apply(&self, endpoint: &mut Endpoint, command: SipCommand) {
@@ -138,6 +153,14 @@ impl Dispatcher {
                 }
                 let new_call = request.method == Method::Invite && keys.to_tag.is_none();
                 if new_call {
+                    if let Some(busy) = self
+                        .throttler
+                        .as_ref()
+                        .and_then(|t| t.check(&request, peer.addr.ip()))
+                    {
+                        respond(endpoint, Instant::now(), tx, busy);
+                        return;
+                    }
                     let router = self.router.clone();
                     tokio::spawn(async move { router.on_invite(tx, request, keys, peer).await });
                     return;
@@ -175,6 +198,13 @@ impl Dispatcher {
             EndpointEvent::Response { tx, response, keys } => {
                 counter!("sip_responses_received_total", "code" => response.status_code.code().to_string())
                     .increment(1);
+                let response = match &self.registrations {
+                    Some(r) => match r.offer(&keys.call_id, response) {
+                        Some(response) => response,
+                        None => return,
+                    },
+                    None => response,
+                };
                 self.to_call(
                     &keys.call_id,
                     SipEvent::Response {
@@ -195,6 +225,13 @@ impl Dispatcher {
                     TimeoutReason::NoResponse => "no_response",
                 };
                 counter!("sip_transaction_timeouts_total", "reason" => reason_label).increment(1);
+                if self
+                    .registrations
+                    .as_ref()
+                    .is_some_and(|r| r.timed_out(&call_id))
+                {
+                    return;
+                }
                 self.to_call(&call_id, SipEvent::Timeout { tx, reason });
             }
         }
