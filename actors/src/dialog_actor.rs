@@ -4,17 +4,18 @@
 //! requests, sends our BYE, and tells its call actor when the dialog is confirmed or over.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use sip::dialog::{CallLeg, DialogState, TransferProgress, read_transfer_notify};
+use sip::dialog::{CallLeg, DialogState, SessionGrant, TransferProgress, read_transfer_notify};
 use sip::endpoint::TxId;
-use sip::message::{Method, Request, header_values};
+use sip::message::{Method, Request, header_values, set_header};
 use sip::sdp::{LocalMedia, Negotiated, answer_changed, answer_reoffer, parse_offer};
 use tracing::{debug, info, warn};
 
 use crate::call::{CallMsg, ChildContext};
 use crate::describe::ActorView;
+use crate::dialog_timers::DialogTimers;
 use crate::outcome::HangupBy;
 use crate::sip_link::{IncomingRequest, SipCommand, SipEvent, SipLink};
 
@@ -37,7 +38,11 @@ pub enum DialogMsg {
     Describe(RpcReplyPort<ActorView>),
     /// Blind-transfer the caller to this target (a SIP URI).
     Transfer(String),
+    /// A dialog timer (session timer, reliable provisional) may be due.
+    Tick,
 }
+
+mod extensions;
 
 /// Arguments of the dialog actor.
 #[derive(Debug)]
@@ -67,6 +72,10 @@ pub struct Answering {
     pub invite_tx: TxId,
     /// Ringing time before answering.
     pub answer_after: Duration,
+    /// The session timer granted to the INVITE (RFC 4028), if any.
+    pub session: Option<SessionGrant>,
+    /// The INVITE had no SDP: our 200 carries the offer, the ACK the answer.
+    pub late_offer: bool,
 }
 
 /// State of the dialog actor.
@@ -75,6 +84,11 @@ pub struct DialogActorState {
     args: DialogArgs,
     answered: bool,
     transferring: bool,
+    timers: DialogTimers,
+    /// When the scheduled `Tick` is due, if one is.
+    armed_at: Option<Instant>,
+    /// CSeq of our session-refresh re-INVITE in flight.
+    refresh_cseq: Option<u32>,
 }
 
 /// The dialog actor.
@@ -109,7 +123,21 @@ impl DialogActorState {
     }
 
     fn respond(&self, tx: TxId, req: &Request, status: u16, sdp: Option<String>) {
-        let response = self.lock().response(req, status, sdp);
+        self.respond_with(tx, req, status, sdp, Vec::new());
+    }
+
+    fn respond_with(
+        &self,
+        tx: TxId,
+        req: &Request,
+        status: u16,
+        sdp: Option<String>,
+        headers: Vec<(&'static str, String)>,
+    ) {
+        let mut response = self.lock().response(req, status, sdp);
+        for (name, value) in headers {
+            set_header(&mut response.headers, name, value);
+        }
         self.args.sip.send(SipCommand::Respond { tx, response });
     }
 
@@ -153,7 +181,7 @@ impl DialogActorState {
 
     /// A re-offer: mirror its direction (sendonly → recvonly, inactive → inactive, sendrecv →
     /// sendrecv), keep our codec when offered, and tell the media what to do.
-    fn on_reoffer(&mut self, tx: TxId, request: &Request) {
+    fn on_reoffer(&mut self, tx: TxId, request: &Request, headers: Vec<(&'static str, String)>) {
         let offer = match parse_offer(&request.body) {
             Ok(offer) => offer,
             Err(err) => return self.respond(tx, request, err.sip_status(), None),
@@ -173,7 +201,7 @@ impl DialogActorState {
                 });
                 self.args.negotiated = next;
                 self.args.answer_sdp = sdp.clone();
-                self.respond(tx, request, 200, Some(sdp));
+                self.respond_with(tx, request, 200, Some(sdp), headers);
             }
             Err(err) => self.respond(tx, request, err.sip_status(), None),
         }
@@ -226,7 +254,13 @@ impl DialogActorState {
         });
     }
 
-    fn on_request(&mut self, tx: TxId, request: Request, keys: sip::message::MessageKeys) {
+    fn on_request(
+        &mut self,
+        myself: &ActorRef<DialogMsg>,
+        tx: TxId,
+        request: Request,
+        keys: sip::message::MessageKeys,
+    ) {
         if let Err(err) = self.lock().on_request(&keys) {
             warn!(call_id = %self.args.ctx.call_id, %err, "in-dialog request refused");
             return self.respond(tx, &request, 500, None);
@@ -238,15 +272,30 @@ impl DialogActorState {
                 info!(call_id = %self.args.ctx.call_id, "caller hung up");
                 self.end(HangupBy::Caller, "normal_clearing");
             }
-            // A re-INVITE: a re-offer (hold, resume, new address) is answered from what was
-            // negotiated; one without SDP is a session refresh answered with our current SDP.
-            Method::Invite | Method::Update if !request.body.is_empty() => {
-                self.on_reoffer(tx, &request)
+            // A re-INVITE or UPDATE refreshes the session timer (or is refused 422); with SDP
+            // it is a re-offer (hold, resume, new address) answered from what was negotiated; a
+            // re-INVITE without SDP is answered with our current SDP, an UPDATE with none.
+            Method::Invite | Method::Update => {
+                let headers = match self.refresh_headers(myself, &request) {
+                    Ok(headers) => headers,
+                    Err(too_small) => {
+                        self.args.sip.send(SipCommand::Respond {
+                            tx,
+                            response: too_small,
+                        });
+                        return;
+                    }
+                };
+                if !request.body.is_empty() {
+                    self.on_reoffer(tx, &request, headers)
+                } else if request.method == Method::Invite {
+                    let sdp = Some(self.args.answer_sdp.clone());
+                    self.respond_with(tx, &request, 200, sdp, headers);
+                } else {
+                    self.respond_with(tx, &request, 200, None, headers);
+                }
             }
-            Method::Invite => {
-                let sdp = Some(self.args.answer_sdp.clone());
-                self.respond(tx, &request, 200, sdp);
-            }
+            Method::PRack => self.on_prack(tx, &request),
             Method::Info => {
                 if let Some(digit) = dtmf_relay_digit(&request) {
                     let _ = self.args.ctx.call.cast(CallMsg::Dtmf(digit));
@@ -256,7 +305,7 @@ impl DialogActorState {
             Method::Notify => self.on_notify(tx, &request),
             // Transfers of our caller by the carrier are not taken: policy answer (RFC 3515).
             Method::Refer => self.respond(tx, &request, 603, None),
-            Method::Options | Method::Update => self.respond(tx, &request, 200, None),
+            Method::Options => self.respond(tx, &request, 200, None),
             _ => self.respond(tx, &request, 501, None),
         }
     }
@@ -276,6 +325,9 @@ impl Actor for DialogActor {
             args,
             answered: false,
             transferring: false,
+            timers: DialogTimers::default(),
+            armed_at: None,
+            refresh_cseq: None,
         })
     }
 
@@ -305,7 +357,7 @@ impl Actor for DialogActor {
                         answering.invite_tx,
                         answering.answer_after,
                     );
-                    state.respond(tx, &invite, 180, None);
+                    state.ring(&myself, tx, &invite);
                     myself.send_after(after, || DialogMsg::Answer);
                 }
             },
@@ -319,21 +371,27 @@ impl Actor for DialogActor {
                 let (invite, tx) = (answering.invite.clone(), answering.invite_tx);
                 state.answered = true;
                 let sdp = Some(state.args.answer_sdp.clone());
-                state.respond(tx, &invite, 200, sdp);
+                let headers = state.on_answer(&myself);
+                state.respond_with(tx, &invite, 200, sdp, headers);
                 debug!(call_id = %state.args.ctx.call_id, "answered");
             }
-            DialogMsg::Sip(SipEvent::Ack { .. }) => {
+            DialogMsg::Sip(SipEvent::Ack { body }) => {
                 let was_early = state.lock().state() == DialogState::Early;
-                state.lock().on_ack();
-                if was_early && state.answered {
-                    let _ = state.args.ctx.call.cast(CallMsg::Confirmed);
+                if !was_early || !state.answered {
+                    return Ok(());
                 }
+                let late_offer = state.args.answering.as_ref().is_some_and(|a| a.late_offer);
+                if late_offer && !state.on_late_answer(&body) {
+                    return Ok(());
+                }
+                state.lock().on_ack();
+                let _ = state.args.ctx.call.cast(CallMsg::Confirmed);
             }
             DialogMsg::Sip(SipEvent::Request(incoming)) => {
                 let IncomingRequest {
                     tx, request, keys, ..
                 } = *incoming;
-                state.on_request(tx, request, keys)
+                state.on_request(&myself, tx, request, keys)
             }
             DialogMsg::Sip(SipEvent::Cancelled) => {
                 if let Some(answering) = &state.args.answering
@@ -354,12 +412,19 @@ impl Actor for DialogActor {
                     state.end(HangupBy::Switch, "ack_timeout");
                 }
             }
-            // A copy of the 2xx to the INVITE we sent: our ACK was lost (RFC 6026 §8.4).
+            // The answer to our session refresh, or a copy of the 2xx to the INVITE that
+            // placed the call (our ACK was lost, RFC 6026 §8.4).
             DialogMsg::Sip(SipEvent::Response {
                 method: Method::Invite,
-                status: 200..=299,
+                status,
+                response,
                 ..
-            }) => state.repeat_ack(),
+            }) => {
+                if !state.on_refresh_response(&myself, &response) && (200..300).contains(&status) {
+                    state.repeat_ack();
+                }
+            }
+            DialogMsg::Tick => state.on_tick(&myself),
             DialogMsg::Sip(SipEvent::Response {
                 method: Method::Refer,
                 status,

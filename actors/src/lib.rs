@@ -17,6 +17,7 @@ pub mod agent;
 pub mod call;
 pub mod describe;
 pub mod dialog_actor;
+pub mod dialog_timers;
 pub mod mailbox;
 pub mod media;
 pub mod meter;

@@ -20,10 +20,10 @@ use dashmap::DashSet;
 use metrics::counter;
 use ractor::ActorRef;
 use rtp::{G711, PortLease, PortPool};
-use sip::dialog::UasDialog;
+use sip::dialog::{SessionTimer, SessionTimerConfig, UasDialog};
 use sip::endpoint::{Peer, TxId};
 use sip::message::{MessageKeys, Request, ResponseBuilder, header_values, new_tag, uri_of};
-use sip::sdp::{AudioCodec, LocalMedia, build_answer, negotiate, parse_offer};
+use sip::sdp::{AudioCodec, LocalMedia, build_answer, build_offer, negotiate, parse_offer};
 use store::{Admission, CallEnd, CallState, Direction, NewCall, Store, Tenant};
 use tokio::net::UdpSocket;
 use tracing::{info, warn};
@@ -34,6 +34,9 @@ use crate::records::unix_ms;
 use crate::trunks::SUPPORTED_CODECS;
 
 mod outbound;
+
+/// Payload type of telephone-event in the offer of our 200 to an INVITE without SDP.
+const LATE_OFFER_TELEPHONE_EVENT: u8 = 101;
 
 /// What the router needs from the configuration.
 #[derive(Debug, Clone)]
@@ -269,16 +272,38 @@ impl Router {
             warn!(%call_id, agent = %route.agent.id, %err, "agent cannot take calls");
             refuse(503, "agent_unavailable")
         })?;
-        if request.body.is_empty() {
-            // Late offer (offer in our 200, answer in the ACK) is part of the SIP issue.
-            return Err(refuse(488, "late_offer_unsupported"));
-        }
-        let offer = parse_offer(&request.body).map_err(|err| {
-            info!(%call_id, %err, "SDP offer refused");
-            refuse(err.sip_status(), "bad_sdp")
-        })?;
-        let negotiated =
-            negotiate(&offer, codecs).map_err(|err| refuse(err.sip_status(), "no_common_codec"))?;
+        // RFC 4028: a Session-Expires below our Min-SE from a peer that supports timers is
+        // refused 422 with our Min-SE.
+        let session = SessionTimer::new(SessionTimerConfig::default())
+            .grant_for(request)
+            .map_err(|err| Refusal {
+                status: 422,
+                cause: "session_interval_too_small",
+                headers: err
+                    .response(request)
+                    .headers
+                    .iter()
+                    .filter(|h| h.name().eq_ignore_ascii_case("Min-SE"))
+                    .map(|h| ("Min-SE", h.value().to_string()))
+                    .collect(),
+                record: true,
+            })?;
+        let late_offer = request.body.is_empty();
+        let offer = if late_offer {
+            None
+        } else {
+            Some(parse_offer(&request.body).map_err(|err| {
+                info!(%call_id, %err, "SDP offer refused");
+                refuse(err.sip_status(), "bad_sdp")
+            })?)
+        };
+        let negotiated = match &offer {
+            Some(offer) => Some(
+                negotiate(offer, codecs)
+                    .map_err(|err| refuse(err.sip_status(), "no_common_codec"))?,
+            ),
+            None => None,
+        };
         let (socket, lease) = self
             .bind_rtp()
             .await
@@ -289,7 +314,23 @@ impl Router {
             session_id: rand::random::<u32>() as u64,
             session_version: 1,
         };
-        let answer_sdp = build_answer(&negotiated, &local);
+        // Late offer (RFC 3264 §5, RFC 3261 §13.2.1): the INVITE has no SDP, so our 200 carries
+        // the offer (the trunk's first codec and telephone-event) and the ACK the answer. Until
+        // then the media points at our own address; it does not send before the ACK.
+        let (negotiated, answer_sdp) = match negotiated {
+            Some(negotiated) => {
+                let answer = build_answer(&negotiated, &local);
+                (negotiated, answer)
+            }
+            None => {
+                let ours = &codecs[..1.min(codecs.len())];
+                let offer_sdp = build_offer(ours, Some(LATE_OFFER_TELEPHONE_EVENT), &local);
+                let own = parse_offer(offer_sdp.as_bytes())
+                    .and_then(|own| negotiate(&own, ours))
+                    .map_err(|err| refuse(err.sip_status(), "no_common_codec"))?;
+                (own, offer_sdp)
+            }
+        };
         let negotiated_media = negotiated.clone();
         let dialog = UasDialog::from_invite(
             request,
@@ -330,6 +371,8 @@ impl Router {
                 invite: request.clone(),
                 invite_tx: tx,
                 dialog,
+                session,
+                late_offer,
             },
             answer_sdp,
             negotiated: negotiated_media,

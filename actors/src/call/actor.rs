@@ -294,11 +294,17 @@ impl ractor::Actor for CallActor {
                 dialog,
                 answering: match setup.leg {
                     LegSetup::Inbound {
-                        invite, invite_tx, ..
+                        invite,
+                        invite_tx,
+                        session,
+                        late_offer,
+                        ..
                     } => Some(Answering {
                         invite,
                         invite_tx,
                         answer_after: Duration::from_millis(setup.agent.answer_after_ms),
+                        session,
+                        late_offer,
                     }),
                     LegSetup::Outbound { .. } => None,
                 },

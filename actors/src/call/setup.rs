@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rtp::{G711, PortLease};
-use sip::dialog::{CallLeg, UacDialog, UasDialog};
+use sip::dialog::{CallLeg, SessionGrant, UacDialog, UasDialog};
 use sip::endpoint::TxId;
 use sip::message::Request;
 
@@ -55,6 +55,10 @@ pub enum LegSetup {
         invite_tx: TxId,
         /// The dialog.
         dialog: UasDialog,
+        /// The session timer granted to the INVITE (RFC 4028), if it runs with one.
+        session: Option<SessionGrant>,
+        /// The INVITE had no SDP: our 200 carries the offer and the ACK the answer.
+        late_offer: bool,
     },
     /// A call we placed that the callee answered (our ACK is sent): its dialog.
     Outbound {

@@ -7,7 +7,7 @@ use rsipstack::sip::{Method, Request, Response};
 
 use super::request::with_body;
 use super::uac::UacDialog;
-use super::uas::{ALLOW, DialogError, DialogState, UasDialog};
+use super::uas::{ALLOW, DialogError, DialogState, SUPPORTED, UasDialog};
 use crate::endpoint::Peer;
 use crate::message::{MessageKeys, ResponseBuilder};
 
@@ -144,7 +144,7 @@ impl CallLeg {
                     builder = builder
                         .header("Contact", d.contact().to_string())
                         .header("Allow", ALLOW)
-                        .header("Supported", "");
+                        .header("Supported", SUPPORTED);
                 }
                 if status == 405 || status == 501 {
                     builder = builder.header("Allow", ALLOW);

@@ -29,4 +29,4 @@ pub use session_timer::{
 };
 pub use target::uri_socket_addr;
 pub use uac::{UacDialog, UacDialogs, UacUpdate};
-pub use uas::{ALLOW, DialogError, DialogState, UasDialog};
+pub use uas::{ALLOW, DialogError, DialogState, SUPPORTED, UasDialog};

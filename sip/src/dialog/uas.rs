@@ -7,7 +7,10 @@ use crate::endpoint::Peer;
 use crate::message::{MessageKeys, ResponseBuilder, header_values, uri_of};
 
 /// Methods this switch accepts, for Allow headers (405/501 answers, OPTIONS, 2xx to INVITE).
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, NOTIFY, REFER";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, NOTIFY, REFER, PRACK";
+
+/// Extensions (option tags) this switch supports: sent in `Supported` and accepted in `Require`.
+pub const SUPPORTED: &str = "100rel, timer";
 
 /// Lifecycle of a dialog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +132,7 @@ impl UasDialog {
                 builder = builder
                     .header("Contact", self.contact.clone())
                     .header("Allow", ALLOW)
-                    .header("Supported", "");
+                    .header("Supported", SUPPORTED);
             }
         }
         if status == 405 || status == 501 {

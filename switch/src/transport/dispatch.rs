@@ -21,7 +21,7 @@ use crate::router::Router;
 use crate::trunks::Registrations;
 
 /// SIP extensions this switch supports (option tags it accepts in `Require`).
-const SUPPORTED: &[&str] = &[];
+const SUPPORTED: &[&str] = &["100rel", "timer"];
 
 /// Routes endpoint events and applies transport commands.
 pub struct Dispatcher {
@@ -129,7 +129,7 @@ impl Dispatcher {
             builder = builder
                 .header("Allow", ALLOW)
                 .header("Accept", "application/sdp")
-                .header("Supported", "");
+                .header("Supported", sip::dialog::SUPPORTED);
         }
         respond(endpoint, Instant::now(), tx, builder.build());
     }
@@ -144,7 +144,7 @@ impl Dispatcher {
             } => {
                 counter!("sip_requests_total", "method" => request.method.to_string()).increment(1);
                 // RFC 3261 §8.2.2.3: an extension the request requires and we do not support is
-                // refused 420 with Unsupported (session timers and 100rel are not offered yet).
+                // refused 420 with Unsupported.
                 if let Some(refusal) = unsupported_require(&request, SUPPORTED) {
                     counter!("calls_refused_total", "cause" => "unsupported_extension")
                         .increment(1);
