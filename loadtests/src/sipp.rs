@@ -79,6 +79,7 @@ pub struct SippRun {
     media_port: Option<u16>,
     timeout: Duration,
     keys: Vec<(String, String)>,
+    lost_percent: Option<u8>,
 }
 
 /// Everything chosen at run time that goes on SIPp's command line.
@@ -110,6 +111,7 @@ impl SippRun {
             media_port: None,
             timeout: DEFAULT_TIMEOUT,
             keys: Vec::new(),
+            lost_percent: None,
         }
     }
 
@@ -214,6 +216,13 @@ impl SippRun {
     /// Defines a scenario keyword (`-key name value`), usable as `[name]` in the scenario.
     pub fn key(mut self, name: &str, value: &str) -> Self {
         self.keys.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Drops this percentage of the packets SIPp receives and sends (`-lost`), so that only
+    /// retransmissions complete the calls (UDP).
+    pub fn lost(mut self, percent: u8) -> Self {
+        self.lost_percent = Some(percent.min(100));
         self
     }
 
@@ -441,6 +450,9 @@ impl SippRun {
         }
         for (name, value) in &self.keys {
             push(&[&"-key", name, value]);
+        }
+        if let Some(percent) = self.lost_percent {
+            push(&[&"-lost", &percent.to_string()]);
         }
         let timeout = format!("{}ms", self.timeout.as_millis());
         push(&[&"-nostdin", &"-timeout", &timeout, &"-timeout_error"]);

@@ -112,3 +112,42 @@ async fn health_and_options_ping() {
         assert!(report.all_successful(1), "{report:?}");
     }
 }
+
+/// RFC 3261 §17 over a lossy network: SIPp drops 10 % of what it sends and receives
+/// (`-lost 10`), so calls complete only through retransmissions on both sides (our 200 until
+/// the ACK, its INVITE and BYE until our answers). Every call completes and ends normally.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_call_completes_with_ten_percent_packet_loss() {
+    let switch = SwitchProcess::start(&[]);
+    let sip = switch.sip;
+    let report = tokio::task::spawn_blocking(move || {
+        SippRun::builtin("uac")
+            .target(sip)
+            .service("1000")
+            .calls(20)
+            .rate(4.0)
+            .call_duration(Duration::from_secs(1))
+            .lost(10)
+            .timeout(Duration::from_secs(90))
+            .run()
+    })
+    .await
+    .unwrap()
+    .expect("sipp ran");
+    assert!(report.all_successful(20), "{report:?}\n{}", switch.log());
+    let store = switch.store().await;
+    let ended = eventually(Duration::from_secs(40), || {
+        let store = store.clone();
+        async move {
+            let calls = store.list_calls(None, 50).await.unwrap();
+            calls.len() == 20 && calls.iter().all(|c| c.state == CallState::Ended)
+        }
+    })
+    .await;
+    let calls = store.list_calls(None, 50).await.unwrap();
+    assert!(ended, "{calls:#?}");
+    assert!(
+        calls.iter().all(|c| c.answered_at.is_some()),
+        "every call was answered: {calls:#?}"
+    );
+}
