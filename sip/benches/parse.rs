@@ -36,14 +36,13 @@ fn fresh(template: &str, branch: &str, i: u64) -> Vec<u8> {
         .into_bytes()
 }
 
+/// Untimed preparation of a fresh endpoint for one chunk of inputs.
+type Setup = dyn Fn(&mut Endpoint, Instant, &[Vec<u8>]);
+
 /// Times `handle_message` (and draining what it produced) over `iters` inputs made by `make`,
 /// in chunks into a fresh endpoint each (prepared by `setup`, untimed), so the endpoint's
 /// table stays realistic in size and input building is not measured.
-fn endpoint_steps(
-    iters: u64,
-    make: &dyn Fn(u64) -> Vec<u8>,
-    setup: &dyn Fn(&mut Endpoint, Instant, &[Vec<u8>]),
-) -> Duration {
+fn endpoint_steps(iters: u64, make: &dyn Fn(u64) -> Vec<u8>, setup: &Setup) -> Duration {
     let mut total = Duration::ZERO;
     let mut left = iters;
     while left > 0 {

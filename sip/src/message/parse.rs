@@ -1,6 +1,21 @@
 //! Parsing one datagram or framed TCP message into a [`SipMessage`].
+//!
+//! The framing is read here in one pass over the bytes (start line, header lines with folding,
+//! the blank line, the body cut at Content-Length); each header becomes rsipstack's typed
+//! [`rsipstack::sip::Header`] through its `make_header` (compact forms and case-insensitive names
+//! included, unknown headers kept verbatim) and the Request-URI goes through its `parse_uri`, so
+//! the messages are the codec's own types. Robust where RFC 3261's letter is strict, as
+//! FreeSWITCH and Kamailio are:
+//! - a bare LF ends a line as CRLF does (§7.5 asks senders for CRLF), the blank line too;
+//! - CRLFs before the start line are skipped (§7.5: keep-alives on a stream);
+//! - header bytes that are not UTF-8 are replaced by U+FFFD, line by line (lossy: the message is
+//!   kept and answered; a header it echoes carries the replacement). The body is never touched.
 
-use rsipstack::sip::{Method, Request, SipMessage};
+use std::borrow::Cow;
+
+use rsipstack::sip::headers::make_header;
+use rsipstack::sip::uri::parse_uri;
+use rsipstack::sip::{Header, Headers, Method, Request, Response, SipMessage, StatusCode, Version};
 
 /// Why bytes could not be read as a SIP message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -10,11 +25,169 @@ pub struct ParseError {
     pub reason: String,
 }
 
+fn bad(reason: impl Into<String>) -> ParseError {
+    ParseError {
+        reason: reason.into(),
+    }
+}
+
 /// Parses one complete SIP message (headers, blank line, body).
 pub fn parse_message(bytes: &[u8]) -> Result<SipMessage, ParseError> {
-    rsipstack::sip::parser::parse_message(bytes).map_err(|e| ParseError {
-        reason: e.to_string(),
-    })
+    let first = bytes
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(bytes.len());
+    let bytes = &bytes[first..];
+    let (head, body_start) =
+        split_head(bytes).ok_or_else(|| bad("missing blank line after the headers"))?;
+    let mut lines = Lines(head);
+    let start = lines.next().ok_or_else(|| bad("empty start line"))?;
+    let start = std::str::from_utf8(start).map_err(|_| bad("start line is not UTF-8"))?;
+    let (headers, content_length) = read_headers(lines);
+    let available = &bytes[body_start.min(bytes.len())..];
+    let body = available[..available.len().min(content_length)].to_vec();
+    if start.starts_with("SIP/") {
+        response_line(start, headers, body)
+    } else {
+        request_line(start, headers, body)
+    }
+}
+
+/// The header section (start line included, each line with its line break) and where the body
+/// starts: after the first empty line, ended by CRLF or a bare LF.
+fn split_head(bytes: &[u8]) -> Option<(&[u8], usize)> {
+    for lf in memchr::memchr_iter(b'\n', bytes) {
+        match bytes.get(lf + 1) {
+            Some(b'\n') => return Some((&bytes[..=lf], lf + 2)),
+            Some(b'\r') if bytes.get(lf + 2) == Some(&b'\n') => {
+                return Some((&bytes[..=lf], lf + 3));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Lines of the header section without their CRLF or LF.
+struct Lines<'a>(&'a [u8]);
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let (line, rest) = match memchr::memchr(b'\n', self.0) {
+            Some(lf) => (&self.0[..lf], &self.0[lf + 1..]),
+            None => (self.0, &[][..]),
+        };
+        self.0 = rest;
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    }
+}
+
+/// Reads the header lines (folded continuations joined with one space; lines without a colon
+/// ignored) and the Content-Length they declare (the last one; 0 when absent or unreadable).
+fn read_headers<'a>(lines: Lines<'a>) -> (Headers, usize) {
+    let mut headers = Vec::with_capacity(16);
+    let mut content_length = 0;
+    let mut pending: Option<(Cow<'a, str>, String)> = None;
+    for raw in lines {
+        if raw.is_empty() {
+            break;
+        }
+        let line = String::from_utf8_lossy(raw);
+        if raw[0] == b' ' || raw[0] == b'\t' {
+            if let Some((_, value)) = pending.as_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((name, value)) = pending.take() {
+            headers.push(finish_header(&name, value, &mut content_length));
+        }
+        let Some(colon) = line.find(':') else {
+            continue;
+        };
+        pending = Some(match line {
+            Cow::Borrowed(l) => (
+                Cow::Borrowed(l[..colon].trim()),
+                l[colon + 1..].trim().to_string(),
+            ),
+            Cow::Owned(l) => (
+                Cow::Owned(l[..colon].trim().to_string()),
+                l[colon + 1..].trim().to_string(),
+            ),
+        });
+    }
+    if let Some((name, value)) = pending {
+        headers.push(finish_header(&name, value, &mut content_length));
+    }
+    (Headers(headers), content_length)
+}
+
+fn finish_header(name: &str, value: String, content_length: &mut usize) -> Header {
+    if name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("l") {
+        *content_length = value.trim().parse().unwrap_or(0);
+    }
+    make_header(name, value)
+}
+
+fn request_line(line: &str, headers: Headers, body: Vec<u8>) -> Result<SipMessage, ParseError> {
+    let mut parts = line.splitn(3, [' ', '\t']);
+    let method = parts.next().unwrap_or_default();
+    let uri = parts
+        .next()
+        .ok_or_else(|| bad("Request-Line: missing URI"))?;
+    let version = parts
+        .next()
+        .ok_or_else(|| bad("Request-Line: missing version"))?
+        .trim();
+    let method: Method = method
+        .parse()
+        .map_err(|e: rsipstack::sip::Error| bad(e.to_string()))?;
+    let uri = parse_uri(uri.trim()).map_err(|e| bad(e.to_string()))?;
+    let version: Version = version
+        .parse()
+        .map_err(|e: rsipstack::sip::Error| bad(e.to_string()))?;
+    Ok(SipMessage::Request(Request {
+        method,
+        uri,
+        version,
+        headers,
+        body,
+    }))
+}
+
+fn response_line(line: &str, headers: Headers, body: Vec<u8>) -> Result<SipMessage, ParseError> {
+    let mut parts = line.splitn(3, [' ', '\t']);
+    let version = parts.next().unwrap_or_default();
+    let code = parts
+        .next()
+        .ok_or_else(|| bad("Status-Line: missing status code"))?;
+    let reason = parts.next().unwrap_or("").trim();
+    let version: Version = version
+        .parse()
+        .map_err(|e: rsipstack::sip::Error| bad(e.to_string()))?;
+    let code: u16 = code
+        .parse()
+        .map_err(|_| bad(format!("Status-Line: invalid code {code:?}")))?;
+    let status_code = StatusCode::try_from((code, reason)).map_err(|e| bad(e.to_string()))?;
+    // The phrase as written, when it is not the standard text of a known code (an unknown code
+    // keeps its phrase in StatusCode::Other).
+    let wire_reason = (!reason.is_empty()
+        && !matches!(status_code, StatusCode::Other(..))
+        && !reason.eq_ignore_ascii_case(status_code.text()))
+    .then(|| reason.to_string());
+    Ok(SipMessage::Response(Response {
+        status_code,
+        wire_reason,
+        version,
+        headers,
+        body,
+    }))
 }
 
 /// A request the codec refused only because it does not know its method (RFC 3261 §8.2.1: such
