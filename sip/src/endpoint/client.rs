@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::{Endpoint, EndpointError, EndpointEvent, Peer, Transmit, TxEntry, TxId, TxKey, TxKind};
-use crate::message::{MessageKeys, Method, Request, Response, cancel_for};
+use crate::message::{MessageKeys, Method, Request, Response, cancel_for, request_bytes};
 use crate::transaction::{CancelTiming, ClientInviteTx, ClientNonInviteTx, ResponseFate};
 
 impl Endpoint {
@@ -19,7 +19,7 @@ impl Endpoint {
         };
         let key = TxKey::Client {
             branch: keys.branch.clone(),
-            method: keys.cseq.method.to_string(),
+            method: keys.cseq.method,
         };
         let Some(&id) = self.by_key.get(&key) else {
             self.stats.stray_responses += 1;
@@ -78,7 +78,7 @@ impl Endpoint {
         let keys =
             MessageKeys::of_request(&request).map_err(|e| EndpointError::BadRequest(e.reason))?;
         if request.method == Method::Ack {
-            self.send_stateless(peer, Bytes::from(request.to_bytes()));
+            self.send_stateless(peer, Bytes::from(request_bytes(&request)));
             return Ok(self.next_tx_id());
         }
         if keys.branch.is_empty() {
@@ -86,7 +86,7 @@ impl Endpoint {
         }
         let key = TxKey::Client {
             branch: keys.branch,
-            method: request.method.to_string(),
+            method: request.method,
         };
         if self.by_key.contains_key(&key) {
             return Err(EndpointError::BadRequest(
@@ -108,7 +108,7 @@ impl Endpoint {
                 now,
                 self.timers,
                 reliable,
-                Bytes::from(request.to_bytes()),
+                Bytes::from(request_bytes(&request)),
                 &mut out,
             ))
         };
@@ -164,7 +164,7 @@ impl Endpoint {
         let keys = MessageKeys::of_request(&cancel).ok()?;
         let key = TxKey::Client {
             branch: keys.branch,
-            method: Method::Cancel.to_string(),
+            method: Method::Cancel,
         };
         if self.by_key.contains_key(&key) {
             return None;
@@ -174,7 +174,7 @@ impl Endpoint {
             now,
             self.timers,
             peer.transport.is_reliable(),
-            Bytes::from(cancel.to_bytes()),
+            Bytes::from(request_bytes(&cancel)),
             &mut out,
         );
         let id = self.insert(TxKind::ClientNonInvite(nict), peer, key, &call_id);

@@ -50,12 +50,14 @@ pub enum EndpointError {
 enum TxKey {
     Server {
         branch: String,
-        sent_by: String,
-        method: String,
+        /// Top Via sent-by host and port (0 when not written).
+        host: String,
+        port: u16,
+        method: Method,
     },
     Client {
         branch: String,
-        method: String,
+        method: Method,
     },
 }
 
@@ -274,7 +276,6 @@ fn server_key(keys: &MessageKeys, method: &Method) -> TxKey {
         Method::Ack => Method::Invite,
         m => *m,
     };
-    let sent_by = format!("{}:{}", keys.via_host, keys.via_port.unwrap_or(0));
     // RFC 3261 §17.2.3: branch + sent-by + method; RFC 2543 peers without a magic cookie are
     // matched on what identifies their request instead.
     let branch = if keys.branch.starts_with("z9hG4bK") {
@@ -289,8 +290,9 @@ fn server_key(keys: &MessageKeys, method: &Method) -> TxKey {
     };
     TxKey::Server {
         branch,
-        sent_by,
-        method: method.to_string(),
+        host: keys.via_host.clone(),
+        port: keys.via_port.unwrap_or(0),
+        method,
     }
 }
 

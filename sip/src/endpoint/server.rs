@@ -12,7 +12,9 @@ use bytes::Bytes;
 use super::{Endpoint, EndpointError, EndpointEvent, Peer, Transmit, TxEntry, TxId, TxKind};
 use super::{server_key, via};
 use crate::dialog::ALLOW;
-use crate::message::{MessageKeys, Method, Request, Response, ResponseBuilder, header_values};
+use crate::message::{
+    MessageKeys, Method, Request, Response, ResponseBuilder, header_values, response_bytes,
+};
 use crate::transaction::{ServerInviteTx, ServerNonInviteTx};
 
 impl Endpoint {
@@ -143,7 +145,7 @@ impl Endpoint {
             .build();
         self.transmits.push_back(Transmit {
             peer: source,
-            payload: Bytes::from(response.to_bytes()),
+            payload: Bytes::from(response_bytes(&response)),
         });
     }
 
@@ -160,7 +162,7 @@ impl Endpoint {
             .txs
             .get_mut(&tx)
             .ok_or(EndpointError::UnknownTransaction(tx))?;
-        let payload = Bytes::from(response.to_bytes());
+        let payload = Bytes::from(response_bytes(&response));
         let mut out = std::mem::take(&mut self.scratch);
         let result = match &mut entry.kind {
             TxKind::ServerInvite(t) => t.on_response(now, status, payload, &mut out),
@@ -212,7 +214,7 @@ impl Endpoint {
             .build();
         self.transmits.push_back(Transmit {
             peer,
-            payload: Bytes::from(response.to_bytes()),
+            payload: Bytes::from(response_bytes(&response)),
         });
     }
 }

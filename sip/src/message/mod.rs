@@ -5,11 +5,13 @@
 //! that knows it: the rest of the crate works with [`Request`], [`Response`] and [`MessageKeys`].
 
 mod build;
+mod header_name;
 mod ids;
 mod keys;
 mod parse;
 mod requests;
 mod require;
+mod wire;
 
 pub use build::{ResponseBuilder, header_values, set_header};
 pub use ids::{new_branch, new_tag};
@@ -20,3 +22,4 @@ pub use requests::{ack_for_non_2xx, cancel_for};
 pub(crate) use require::has_token;
 pub use require::{header_tokens, unsupported_require};
 pub use rsipstack::sip::{Header, Headers, Method, Request, Response, SipMessage, StatusCode};
+pub use wire::{request_bytes, response_bytes};

@@ -2,9 +2,9 @@
 //!
 //! The framing is read here in one pass over the bytes (start line, header lines with folding,
 //! the blank line, the body cut at Content-Length); each header becomes rsipstack's typed
-//! [`rsipstack::sip::Header`] through its `make_header` (compact forms and case-insensitive names
-//! included, unknown headers kept verbatim) and the Request-URI goes through its `parse_uri`, so
-//! the messages are the codec's own types. Robust where RFC 3261's letter is strict, as
+//! [`rsipstack::sip::Header`] as its `make_header` would make it (compact forms and
+//! case-insensitive names included, unknown headers kept verbatim; see `header_name`) and the
+//! Request-URI goes through its `parse_uri`, so the messages are the codec's own types. Robust where RFC 3261's letter is strict, as
 //! FreeSWITCH and Kamailio are:
 //! - a bare LF ends a line as CRLF does (§7.5 asks senders for CRLF), the blank line too;
 //! - CRLFs before the start line are skipped (§7.5: keep-alives on a stream);
@@ -13,7 +13,6 @@
 
 use std::borrow::Cow;
 
-use rsipstack::sip::headers::make_header;
 use rsipstack::sip::uri::parse_uri;
 use rsipstack::sip::{Header, Headers, Method, Request, Response, SipMessage, StatusCode, Version};
 
@@ -38,14 +37,54 @@ pub fn parse_message(bytes: &[u8]) -> Result<SipMessage, ParseError> {
         .position(|&b| b != b'\r' && b != b'\n')
         .unwrap_or(bytes.len());
     let bytes = &bytes[first..];
-    let (head, body_start) =
-        split_head(bytes).ok_or_else(|| bad("missing blank line after the headers"))?;
-    let mut lines = Lines(head);
-    let start = lines.next().ok_or_else(|| bad("empty start line"))?;
+    // One UTF-8 check for the whole message instead of one per line: lines inside the valid
+    // prefix (all of them, unless a header has bad bytes) are borrowed from it as they are.
+    let valid = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    let no_blank_line = || bad("missing blank line after the headers");
+    let (start, mut pos) = line_at(bytes, 0).ok_or_else(no_blank_line)?;
     let start = std::str::from_utf8(start).map_err(|_| bad("start line is not UTF-8"))?;
-    let (headers, content_length) = read_headers(lines);
-    let available = &bytes[body_start.min(bytes.len())..];
+    let mut headers = Vec::with_capacity(16);
+    let mut content_length = 0;
+    let mut pending: Option<(Cow<'_, str>, String)> = None;
+    loop {
+        let (raw, next) = line_at(bytes, pos).ok_or_else(no_blank_line)?;
+        let Some(&lead) = raw.first() else {
+            pos = next;
+            break; // the blank line: the body follows
+        };
+        let line = match valid.get(pos..pos + raw.len()) {
+            Some(line) => Cow::Borrowed(line),
+            None => String::from_utf8_lossy(raw),
+        };
+        pos = next;
+        if lead == b' ' || lead == b'\t' {
+            if let Some((_, value)) = pending.as_mut() {
+                value.push(' ');
+                value.push_str(line.trim_ascii());
+            }
+            continue;
+        }
+        if let Some((name, value)) = pending.take() {
+            headers.push(finish_header(&name, value, &mut content_length));
+        }
+        let Some(colon) = line.bytes().position(|b| b == b':') else {
+            continue; // not a header: ignored, as the codec does
+        };
+        let value = line[colon + 1..].trim_ascii().to_string();
+        pending = Some(match line {
+            Cow::Borrowed(l) => (Cow::Borrowed(l[..colon].trim_ascii()), value),
+            Cow::Owned(l) => (Cow::Owned(l[..colon].trim_ascii().to_string()), value),
+        });
+    }
+    if let Some((name, value)) = pending {
+        headers.push(finish_header(&name, value, &mut content_length));
+    }
+    let available = &bytes[pos..];
     let body = available[..available.len().min(content_length)].to_vec();
+    let headers = Headers(headers);
     if start.starts_with("SIP/") {
         response_line(start, headers, body)
     } else {
@@ -53,86 +92,23 @@ pub fn parse_message(bytes: &[u8]) -> Result<SipMessage, ParseError> {
     }
 }
 
-/// The header section (start line included, each line with its line break) and where the body
-/// starts: after the first empty line, ended by CRLF or a bare LF.
-fn split_head(bytes: &[u8]) -> Option<(&[u8], usize)> {
-    for lf in memchr::memchr_iter(b'\n', bytes) {
-        match bytes.get(lf + 1) {
-            Some(b'\n') => return Some((&bytes[..=lf], lf + 2)),
-            Some(b'\r') if bytes.get(lf + 2) == Some(&b'\n') => {
-                return Some((&bytes[..=lf], lf + 3));
-            }
-            _ => {}
-        }
-    }
-    None
+/// The line starting at `pos` without its CRLF or bare LF, and where the next one starts;
+/// `None` when no line break follows.
+fn line_at(bytes: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    let rest = bytes.get(pos..)?;
+    let lf = memchr::memchr(b'\n', rest)?;
+    let line = &rest[..lf];
+    Some((line.strip_suffix(b"\r").unwrap_or(line), pos + lf + 1))
 }
 
-/// Lines of the header section without their CRLF or LF.
-struct Lines<'a>(&'a [u8]);
-
-impl<'a> Iterator for Lines<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        if self.0.is_empty() {
-            return None;
-        }
-        let (line, rest) = match memchr::memchr(b'\n', self.0) {
-            Some(lf) => (&self.0[..lf], &self.0[lf + 1..]),
-            None => (self.0, &[][..]),
-        };
-        self.0 = rest;
-        Some(line.strip_suffix(b"\r").unwrap_or(line))
-    }
-}
-
-/// Reads the header lines (folded continuations joined with one space; lines without a colon
-/// ignored) and the Content-Length they declare (the last one; 0 when absent or unreadable).
-fn read_headers<'a>(lines: Lines<'a>) -> (Headers, usize) {
-    let mut headers = Vec::with_capacity(16);
-    let mut content_length = 0;
-    let mut pending: Option<(Cow<'a, str>, String)> = None;
-    for raw in lines {
-        if raw.is_empty() {
-            break;
-        }
-        let line = String::from_utf8_lossy(raw);
-        if raw[0] == b' ' || raw[0] == b'\t' {
-            if let Some((_, value)) = pending.as_mut() {
-                value.push(' ');
-                value.push_str(line.trim());
-            }
-            continue;
-        }
-        if let Some((name, value)) = pending.take() {
-            headers.push(finish_header(&name, value, &mut content_length));
-        }
-        let Some(colon) = line.find(':') else {
-            continue;
-        };
-        pending = Some(match line {
-            Cow::Borrowed(l) => (
-                Cow::Borrowed(l[..colon].trim()),
-                l[colon + 1..].trim().to_string(),
-            ),
-            Cow::Owned(l) => (
-                Cow::Owned(l[..colon].trim().to_string()),
-                l[colon + 1..].trim().to_string(),
-            ),
-        });
-    }
-    if let Some((name, value)) = pending {
-        headers.push(finish_header(&name, value, &mut content_length));
-    }
-    (Headers(headers), content_length)
-}
-
+/// The typed header; a Content-Length also sets the body length (the last one wins; 0 when
+/// unreadable, as the codec reads it).
 fn finish_header(name: &str, value: String, content_length: &mut usize) -> Header {
-    if name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("l") {
-        *content_length = value.trim().parse().unwrap_or(0);
+    let header = super::header_name::typed_header(name, value);
+    if let Header::ContentLength(length) = &header {
+        *content_length = length.value().trim_ascii().parse().unwrap_or(0);
     }
-    make_header(name, value)
+    header
 }
 
 fn request_line(line: &str, headers: Headers, body: Vec<u8>) -> Result<SipMessage, ParseError> {
