@@ -1,5 +1,5 @@
 //! Bytes from the network into everything that reads them: `parse_message`, `MessageKeys`,
-//! re-serialising, the TCP framer, and an `Endpoint` driven as a switch drives it.
+//! re-serialising (our writer must match the codec's `to_bytes`), the TCP framer, and an `Endpoint` driven as a switch drives it.
 //!
 //! The input is also split at each NUL byte into a sequence of datagrams from one UDP peer
 //! (so INVITE, CANCEL, ACK, retransmissions and responses meet live transactions). Before
@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use libfuzzer_sys::fuzz_target;
 use sip::endpoint::{Endpoint, EndpointEvent, Peer, Transport};
 use sip::framing::{Framed, StreamFramer};
-use sip::message::{MessageKeys, ResponseBuilder, SipMessage, parse_message};
+use sip::message::{
+    MessageKeys, ResponseBuilder, SipMessage, parse_message, request_bytes, response_bytes,
+};
 use sip::transaction::TimerConfig;
 
 const CLIENT_INVITE: &str = "INVITE sip:service@127.0.0.1:5060 SIP/2.0\r\n\
@@ -65,13 +67,14 @@ fn drain(ep: &mut Endpoint, now: Instant) {
 
 fuzz_target!(|data: &[u8]| {
     match parse_message(data) {
+        // Our writer must give the codec's bytes for whatever the parser built.
         Ok(SipMessage::Request(req)) => {
             let _ = MessageKeys::of_request(&req);
-            let _ = req.to_bytes();
+            assert_eq!(request_bytes(&req), req.to_bytes());
         }
         Ok(SipMessage::Response(resp)) => {
             let _ = MessageKeys::of_response(&resp);
-            let _ = resp.to_bytes();
+            assert_eq!(response_bytes(&resp), resp.to_bytes());
         }
         Err(_) => {}
     }

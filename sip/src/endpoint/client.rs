@@ -17,11 +17,7 @@ impl Endpoint {
             self.stats.malformed += 1;
             return;
         };
-        let key = TxKey::Client {
-            branch: keys.branch.clone(),
-            method: keys.cseq.method,
-        };
-        let Some(&id) = self.by_key.get(&key) else {
+        let Some(id) = self.find(&TxKey::client(&keys.branch, keys.cseq.method)) else {
             self.stats.stray_responses += 1;
             return;
         };
@@ -84,11 +80,8 @@ impl Endpoint {
         if keys.branch.is_empty() {
             return Err(EndpointError::BadRequest("top Via has no branch".into()));
         }
-        let key = TxKey::Client {
-            branch: keys.branch,
-            method: request.method,
-        };
-        if self.by_key.contains_key(&key) {
+        let key = TxKey::client(&keys.branch, request.method);
+        if self.find(&key).is_some() {
             return Err(EndpointError::BadRequest(
                 "the top Via branch is already in use".into(),
             ));
@@ -162,11 +155,8 @@ impl Endpoint {
         let (peer, call_id) = (*peer, call_id.clone());
         self.reschedule(invite_tx);
         let keys = MessageKeys::of_request(&cancel).ok()?;
-        let key = TxKey::Client {
-            branch: keys.branch,
-            method: Method::Cancel,
-        };
-        if self.by_key.contains_key(&key) {
+        let key = TxKey::client(&keys.branch, Method::Cancel);
+        if self.find(&key).is_some() {
             return None;
         }
         let mut out = std::mem::take(&mut self.scratch);
