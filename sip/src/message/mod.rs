@@ -1,8 +1,11 @@
 //! SIP messages: parsing, the few keys every layer needs, and building responses and requests.
 //!
-//! The wire codec is the rsip-derived one maintained inside `rsipstack` (it reads compact header forms,
-//! header folding and case-insensitive names, which `rsip` 0.4 does not). This module is the one place
-//! that knows it: the rest of the crate works with [`Request`], [`Response`] and [`MessageKeys`].
+//! The message types are those of the rsip-derived codec maintained inside `rsipstack` (compact
+//! header forms, header folding and case-insensitive names, which `rsip` 0.4 lacks). The framing
+//! (lines, folding, blank line, body) is read by `parse` and written by `wire` here, faster than
+//! the codec's and more tolerant (bare LF, non-UTF-8 header bytes); URIs and header values stay
+//! the codec's. This module is the one place that knows it: the rest of the crate works with
+//! [`Request`], [`Response`] and [`MessageKeys`].
 
 mod build;
 mod header_name;
