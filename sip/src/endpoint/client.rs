@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::{Endpoint, EndpointError, EndpointEvent, Peer, Transmit, TxEntry, TxId, TxKey, TxKind};
-use crate::message::{MessageKeys, Method, Request, Response, cancel_for};
+use crate::message::{MessageKeys, Method, Request, Response, cancel_for, request_bytes};
 use crate::transaction::{CancelTiming, ClientInviteTx, ClientNonInviteTx, ResponseFate};
 
 impl Endpoint {
@@ -17,11 +17,7 @@ impl Endpoint {
             self.stats.malformed += 1;
             return;
         };
-        let key = TxKey::Client {
-            branch: keys.branch.clone(),
-            method: keys.cseq.method.to_string(),
-        };
-        let Some(&id) = self.by_key.get(&key) else {
+        let Some(id) = self.find(&TxKey::client(&keys.branch, keys.cseq.method)) else {
             self.stats.stray_responses += 1;
             return;
         };
@@ -78,17 +74,14 @@ impl Endpoint {
         let keys =
             MessageKeys::of_request(&request).map_err(|e| EndpointError::BadRequest(e.reason))?;
         if request.method == Method::Ack {
-            self.send_stateless(peer, Bytes::from(request.to_bytes()));
+            self.send_stateless(peer, Bytes::from(request_bytes(&request)));
             return Ok(self.next_tx_id());
         }
         if keys.branch.is_empty() {
             return Err(EndpointError::BadRequest("top Via has no branch".into()));
         }
-        let key = TxKey::Client {
-            branch: keys.branch,
-            method: request.method.to_string(),
-        };
-        if self.by_key.contains_key(&key) {
+        let key = TxKey::client(&keys.branch, request.method);
+        if self.find(&key).is_some() {
             return Err(EndpointError::BadRequest(
                 "the top Via branch is already in use".into(),
             ));
@@ -108,7 +101,7 @@ impl Endpoint {
                 now,
                 self.timers,
                 reliable,
-                Bytes::from(request.to_bytes()),
+                Bytes::from(request_bytes(&request)),
                 &mut out,
             ))
         };
@@ -162,11 +155,8 @@ impl Endpoint {
         let (peer, call_id) = (*peer, call_id.clone());
         self.reschedule(invite_tx);
         let keys = MessageKeys::of_request(&cancel).ok()?;
-        let key = TxKey::Client {
-            branch: keys.branch,
-            method: Method::Cancel.to_string(),
-        };
-        if self.by_key.contains_key(&key) {
+        let key = TxKey::client(&keys.branch, Method::Cancel);
+        if self.find(&key).is_some() {
             return None;
         }
         let mut out = std::mem::take(&mut self.scratch);
@@ -174,7 +164,7 @@ impl Endpoint {
             now,
             self.timers,
             peer.transport.is_reliable(),
-            Bytes::from(cancel.to_bytes()),
+            Bytes::from(request_bytes(&cancel)),
             &mut out,
         );
         let id = self.insert(TxKind::ClientNonInvite(nict), peer, key, &call_id);

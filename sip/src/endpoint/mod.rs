@@ -11,6 +11,7 @@
 //! `server.rs`; the client side (requests we send, CANCEL, responses we receive) in `client.rs`.
 
 mod client;
+mod key;
 mod server;
 mod types;
 mod via;
@@ -19,12 +20,13 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::Instant;
 
-use crate::message::{MessageKeys, Method, SipMessage, parse_message};
+use crate::message::{SipMessage, parse_message};
 pub use crate::transaction::TimeoutReason;
 use crate::transaction::{
     ClientInviteTx, ClientNonInviteTx, ServerInviteTx, ServerNonInviteTx, TimerConfig, TxOutput,
     TxStateError,
 };
+use key::{KeyTable, StoredKey, TxKey};
 pub use types::{EndpointEvent, EndpointStats, Peer, Transmit, Transport, TxId};
 
 /// Misuse of the endpoint by the application (never caused by network input).
@@ -46,19 +48,6 @@ pub enum EndpointError {
     NotCancellable(TxId),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum TxKey {
-    Server {
-        branch: String,
-        sent_by: String,
-        method: String,
-    },
-    Client {
-        branch: String,
-        method: String,
-    },
-}
-
 #[derive(Debug)]
 #[allow(clippy::enum_variant_names)] // the RFC's names: server/client × INVITE/non-INVITE
 enum TxKind {
@@ -72,7 +61,7 @@ enum TxKind {
 struct TxEntry {
     kind: TxKind,
     peer: Peer,
-    key: TxKey,
+    key: StoredKey,
     call_id: String,
     /// (Call-ID, CSeq) of an INVITE answered 2xx, to match the dialog's ACK.
     accepted_key: Option<(String, u32)>,
@@ -104,7 +93,7 @@ impl TxEntry {
 pub struct Endpoint {
     timers: TimerConfig,
     txs: HashMap<TxId, TxEntry>,
-    by_key: HashMap<TxKey, TxId>,
+    by_key: KeyTable,
     accepted: HashMap<(String, u32), TxId>,
     deadlines: BinaryHeap<Reverse<(Instant, TxId)>>,
     transmits: VecDeque<Transmit>,
@@ -121,7 +110,7 @@ impl Endpoint {
         Endpoint {
             timers,
             txs: HashMap::new(),
-            by_key: HashMap::new(),
+            by_key: KeyTable::default(),
             accepted: HashMap::new(),
             deadlines: BinaryHeap::new(),
             transmits: VecDeque::new(),
@@ -212,9 +201,14 @@ impl Endpoint {
         TxId(self.next_id)
     }
 
-    fn insert(&mut self, kind: TxKind, peer: Peer, key: TxKey, call_id: &str) -> TxId {
+    /// The live transaction with `key`, if any.
+    fn find(&self, key: &TxKey<'_>) -> Option<TxId> {
+        self.by_key.get(key, |id| self.txs.get(&id).map(|e| &e.key))
+    }
+
+    fn insert(&mut self, kind: TxKind, peer: Peer, key: TxKey<'_>, call_id: &str) -> TxId {
         let id = self.next_tx_id();
-        self.by_key.insert(key.clone(), id);
+        let key = self.by_key.insert(key, id);
         self.txs.insert(
             id,
             TxEntry {
@@ -253,7 +247,7 @@ impl Endpoint {
         };
         if entry.is_terminated() {
             let entry = self.txs.remove(&id).expect("present: looked up above");
-            self.by_key.remove(&entry.key);
+            self.by_key.remove(&entry.key, id);
             if let Some(k) = entry.accepted_key {
                 self.accepted.remove(&k);
             }
@@ -266,31 +260,6 @@ impl Endpoint {
                 self.deadlines.push(Reverse((at, id)));
             }
         }
-    }
-}
-
-fn server_key(keys: &MessageKeys, method: &Method) -> TxKey {
-    let method = match method {
-        Method::Ack => Method::Invite,
-        m => *m,
-    };
-    let sent_by = format!("{}:{}", keys.via_host, keys.via_port.unwrap_or(0));
-    // RFC 3261 §17.2.3: branch + sent-by + method; RFC 2543 peers without a magic cookie are
-    // matched on what identifies their request instead.
-    let branch = if keys.branch.starts_with("z9hG4bK") {
-        keys.branch.clone()
-    } else {
-        format!(
-            "2543:{}:{}:{}",
-            keys.call_id,
-            keys.cseq.number,
-            keys.from_tag.as_deref().unwrap_or("")
-        )
-    };
-    TxKey::Server {
-        branch,
-        sent_by,
-        method: method.to_string(),
     }
 }
 

@@ -10,9 +10,11 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::{Endpoint, EndpointError, EndpointEvent, Peer, Transmit, TxEntry, TxId, TxKind};
-use super::{server_key, via};
+use super::{TxKey, via};
 use crate::dialog::ALLOW;
-use crate::message::{MessageKeys, Method, Request, Response, ResponseBuilder, header_values};
+use crate::message::{
+    MessageKeys, Method, Request, Response, ResponseBuilder, header_values, response_bytes,
+};
 use crate::transaction::{ServerInviteTx, ServerNonInviteTx};
 
 impl Endpoint {
@@ -26,8 +28,8 @@ impl Endpoint {
         if req.method == Method::Ack {
             return self.handle_ack(now, req, keys, source);
         }
-        let key = server_key(&keys, &req.method);
-        if let Some(&id) = self.by_key.get(&key) {
+        let key = TxKey::server(&keys, req.method);
+        if let Some(id) = self.find(&key) {
             self.stats.retransmissions_absorbed += 1;
             let replay = self.txs.get(&id).and_then(|e| match &e.kind {
                 TxKind::ServerInvite(t) => t.on_request_retransmission(),
@@ -50,9 +52,7 @@ impl Endpoint {
             // §9.2: a CANCEL matching an INVITE transaction is answered 200 whatever its state;
             // it only takes effect (487 by the TU) while no final response was sent.
             let invite = self
-                .by_key
-                .get(&server_key(&keys, &Method::Invite))
-                .copied()
+                .find(&TxKey::server(&keys, Method::Invite))
                 .filter(|id| {
                     matches!(
                         self.txs.get(id).map(|e| &e.kind),
@@ -93,8 +93,7 @@ impl Endpoint {
     }
 
     fn handle_ack(&mut self, now: Instant, req: Request, keys: MessageKeys, _source: Peer) {
-        let key = server_key(&keys, &Method::Invite);
-        if let Some(&id) = self.by_key.get(&key)
+        if let Some(id) = self.find(&TxKey::server(&keys, Method::Invite))
             && let Some(TxEntry {
                 kind: TxKind::ServerInvite(tx),
                 ..
@@ -143,7 +142,7 @@ impl Endpoint {
             .build();
         self.transmits.push_back(Transmit {
             peer: source,
-            payload: Bytes::from(response.to_bytes()),
+            payload: Bytes::from(response_bytes(&response)),
         });
     }
 
@@ -160,7 +159,7 @@ impl Endpoint {
             .txs
             .get_mut(&tx)
             .ok_or(EndpointError::UnknownTransaction(tx))?;
-        let payload = Bytes::from(response.to_bytes());
+        let payload = Bytes::from(response_bytes(&response));
         let mut out = std::mem::take(&mut self.scratch);
         let result = match &mut entry.kind {
             TxKind::ServerInvite(t) => t.on_response(now, status, payload, &mut out),
@@ -212,7 +211,7 @@ impl Endpoint {
             .build();
         self.transmits.push_back(Transmit {
             peer,
-            payload: Bytes::from(response.to_bytes()),
+            payload: Bytes::from(response_bytes(&response)),
         });
     }
 }

@@ -1,10 +1,10 @@
 //! Response routing (RFC 3261 §18.2.2 with RFC 3581 symmetric `rport`) and stamping `received` /
 //! `rport` on the top Via of an incoming request, so every response built from it carries them.
 
-use std::net::SocketAddr;
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
 
-use rsipstack::sip::headers::make_header;
-use rsipstack::sip::{Header, Request};
+use rsipstack::sip::{Header, Request, Via};
 
 use super::types::{Peer, Transport};
 use crate::message::MessageKeys;
@@ -21,44 +21,40 @@ pub(crate) fn response_peer(keys: &MessageKeys, source: Peer) -> Peer {
 }
 
 /// Adds `received=<source ip>` when sent-by differs from the source, and fills an empty `rport`.
+/// Nothing is allocated when neither is needed (sent-by is the source address, no `rport`).
 pub(crate) fn stamp_top_via(req: &mut Request, keys: &MessageKeys, source: Peer) {
-    let ip = source.addr.ip().to_string();
-    let needs_received = keys.via_host != ip;
+    let ip = source.addr.ip();
+    let needs_received = keys.via_host.parse::<IpAddr>().ok() != Some(ip);
     if !needs_received && !keys.via_rport {
         return;
     }
     let Some(slot) = req.headers.iter_mut().find(|h| matches!(h, Header::Via(_))) else {
         return;
     };
-    let value = slot.value().to_string();
+    let value = slot.value();
     let (first, rest) = match value.split_once(',') {
-        Some((first, rest)) => (first.to_string(), Some(rest.to_string())),
+        Some((first, rest)) => (first, Some(rest)),
         None => (value, None),
     };
-    let mut params: Vec<String> = Vec::new();
+    let mut stamped = String::with_capacity(value.len() + 48);
     let mut parts = first.split(';');
-    let head = parts.next().unwrap_or_default().trim().to_string();
+    stamped.push_str(parts.next().unwrap_or_default().trim());
     for p in parts {
         let name = p.split('=').next().unwrap_or_default().trim();
         if name.eq_ignore_ascii_case("rport") {
-            params.push(format!("rport={}", source.addr.port()));
+            // Writing into a String cannot fail.
+            let _ = write!(stamped, ";rport={}", source.addr.port());
         } else if !name.eq_ignore_ascii_case("received") {
-            params.push(p.trim().to_string());
+            stamped.push(';');
+            stamped.push_str(p.trim());
         }
     }
-    if needs_received || keys.via_rport {
-        params.push(format!("received={ip}"));
-    }
-    let mut stamped = head;
-    for p in params {
-        stamped.push(';');
-        stamped.push_str(&p);
-    }
+    let _ = write!(stamped, ";received={ip}");
     if let Some(rest) = rest {
         stamped.push(',');
-        stamped.push_str(&rest);
+        stamped.push_str(rest);
     }
-    *slot = make_header("Via", stamped);
+    *slot = Header::Via(Via(stamped));
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ impl MessageKeys {
         let missing = |name: &str| ParseError {
             reason: format!("missing {name} header"),
         };
-        let call_id = call_id.ok_or_else(|| missing("Call-ID"))?.trim();
+        let call_id = call_id.ok_or_else(|| missing("Call-ID"))?.trim_ascii();
         if call_id.is_empty() {
             return Err(missing("Call-ID"));
         }
@@ -118,16 +118,20 @@ fn parse_cseq(value: &str) -> Result<CSeqValue, ParseError> {
     let bad = || ParseError {
         reason: format!("bad CSeq header {value:?}"),
     };
-    let mut parts = value.split_whitespace();
-    let number = parts
-        .next()
-        .and_then(|n| n.parse::<u32>().ok())
-        .ok_or_else(bad)?;
-    let method = parts
+    let (number, method) = split_lws(value.trim_ascii()).ok_or_else(bad)?;
+    let number = number.parse::<u32>().map_err(|_| bad())?;
+    let method = method
+        .split_ascii_whitespace()
         .next()
         .and_then(|m| m.parse::<Method>().ok())
         .ok_or_else(bad)?;
     Ok(CSeqValue { number, method })
+}
+
+/// `a b` split at the first run of spaces or tabs (`None` without one).
+fn split_lws(value: &str) -> Option<(&str, &str)> {
+    let at = value.bytes().position(|b| b == b' ' || b == b'\t')?;
+    Some((&value[..at], value[at..].trim_ascii_start()))
 }
 
 /// Reads `SIP/2.0/UDP host[:port];params` (the first value if several are comma-joined).
@@ -135,19 +139,23 @@ fn parse_via(value: &str) -> Result<(String, Option<u16>, String, bool), ParseEr
     let bad = || ParseError {
         reason: format!("bad Via header {value:?}"),
     };
-    let first = value.split(',').next().unwrap_or(value).trim();
-    let (_protocol, rest) = first.split_once(char::is_whitespace).ok_or_else(bad)?;
-    let rest = rest.trim();
-    let (sent_by, params) = rest.split_once(';').unwrap_or((rest, ""));
-    let sent_by = sent_by.trim();
-    let (host, port) = split_host_port(sent_by).ok_or_else(bad)?;
+    let first = match value.bytes().position(|b| b == b',') {
+        Some(comma) => &value[..comma],
+        None => value,
+    };
+    let (_protocol, rest) = split_lws(first.trim_ascii()).ok_or_else(bad)?;
+    let (sent_by, params) = match rest.bytes().position(|b| b == b';') {
+        Some(semi) => (&rest[..semi], &rest[semi + 1..]),
+        None => (rest, ""),
+    };
+    let (host, port) = split_host_port(sent_by.trim_ascii()).ok_or_else(bad)?;
     let mut branch = String::new();
     let mut rport = false;
     for param in params.split(';') {
         let (name, val) = param.split_once('=').unwrap_or((param, ""));
-        let name = name.trim();
+        let name = name.trim_ascii();
         if name.eq_ignore_ascii_case("branch") {
-            branch = val.trim().to_string();
+            branch = val.trim_ascii().to_string();
         } else if name.eq_ignore_ascii_case("rport") {
             rport = true;
         }
@@ -176,13 +184,19 @@ fn split_host_port(sent_by: &str) -> Option<(String, Option<u16>)> {
 /// A header parameter of a name-addr header such as From/To/Contact (`...>;tag=x`): looks only
 /// after the closing `>` when there is one, so a `;` inside the URI or display name is not taken.
 pub fn header_param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
-    let params = match value.rfind('>') {
+    let bytes = value.as_bytes();
+    let params = match bytes.iter().rposition(|&b| b == b'>') {
         Some(i) => &value[i + 1..],
-        None => value.split_once(';').map(|(_, p)| p).unwrap_or(""),
+        None => match bytes.iter().position(|&b| b == b';') {
+            Some(i) => &value[i + 1..],
+            None => "",
+        },
     };
     params.split(';').find_map(|p| {
         let (n, v) = p.split_once('=').unwrap_or((p, ""));
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        n.trim_ascii()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim_ascii())
     })
 }
 

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use super::nict::ResponseFate;
 use super::timer::{TimerTable, TxTimer};
 use super::{TimeoutReason, TimerConfig, TxOutput};
-use crate::message::{Request, Response, ack_for_non_2xx};
+use crate::message::{Request, Response, ack_for_non_2xx, request_bytes};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -62,7 +62,7 @@ impl ClientInviteTx {
         invite: Request,
         out: &mut Vec<TxOutput>,
     ) -> Self {
-        let bytes = Bytes::from(invite.to_bytes());
+        let bytes = Bytes::from(request_bytes(&invite));
         let mut timers = TimerTable::default();
         timers.set(TxTimer::B, now + config.timeout());
         if !reliable {
@@ -151,7 +151,7 @@ impl ClientInviteTx {
                 self.timers.stop_all();
                 self.timers
                     .set(TxTimer::D, now + self.config.timer_d(self.reliable));
-                let ack = Bytes::from(ack_for_non_2xx(&self.invite, response).to_bytes());
+                let ack = Bytes::from(request_bytes(&ack_for_non_2xx(&self.invite, response)));
                 out.push(TxOutput::Send(ack.clone()));
                 self.ack = Some(ack);
                 ResponseFate::Deliver
