@@ -208,3 +208,32 @@ async fn credentials_the_carrier_refuses_leave_a_refused_record() {
     assert!(record["answered_at"].is_null(), "{record}");
     let _ = carrier.wait();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_nobody_answers_is_cancelled_at_the_ring_timeout() {
+    let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
+    let (tenant, agent) = demo(&switch);
+    let callee = SippRun::scenario(&loadtests::scenario_file("uas_ring_no_answer.xml"))
+        .calls(1)
+        .timeout(Duration::from_secs(40))
+        .spawn()
+        .expect("the callee starts");
+    add_trunk(&switch, "carrier", &callee.local_addr().to_string(), "x");
+    set_policy(&switch, &tenant, &["+1"], 5, 2);
+    let (code, placed) = place(
+        &switch,
+        &tenant,
+        json!({"to": "+15551234567", "agent_id": agent, "ring_timeout_secs": 2}),
+    );
+    assert_eq!(code, 202, "{placed}");
+    let call_id = placed["call_id"].as_str().unwrap().to_string();
+    let report = callee.wait().expect("the callee finishes");
+    assert_eq!(
+        (report.successful, report.failed),
+        (1, 0),
+        "CANCEL, 200, 487 and ACK as RFC 3261 §9.1 says: {report:?}"
+    );
+    let record = ended_record(&switch, &call_id).await;
+    assert_eq!(record["state"], "refused", "{record}");
+    assert_eq!(record["hangup_cause"], "no_answer", "{record}");
+}
