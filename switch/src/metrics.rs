@@ -54,6 +54,21 @@ pub const METRICS: &[(Kind, &str, &str)] = &[
     ),
     (
         Kind::Counter,
+        "calls_originated_total",
+        "Outbound calls whose INVITE was sent (POST /v1/tenants/{tenant}/calls).",
+    ),
+    (
+        Kind::Counter,
+        "calls_originate_failed_total",
+        "Outbound calls that ended before an answer (busy, no answer, refused…).",
+    ),
+    (
+        Kind::Counter,
+        "outbound_refused_total",
+        "Outbound calls refused by the toll-fraud guard, by cause.",
+    ),
+    (
+        Kind::Counter,
         "calls_ended_total",
         "Calls ended, by who hung up and why.",
     ),
