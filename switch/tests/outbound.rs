@@ -180,6 +180,52 @@ async fn a_challenged_call_connects_and_the_agent_talks_until_the_callee_hangs_u
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_is_followed_to_the_carrier_that_answers() {
+    let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
+    let (tenant, agent) = demo(&switch);
+    let carrier = SippRun::scenario(&loadtests::scenario_file("uas_auth.xml"))
+        .calls(1)
+        .timeout(Duration::from_secs(40))
+        .spawn()
+        .expect("the carrier starts");
+    let redirector = SippRun::scenario(&loadtests::scenario_file("uas_redirect.xml"))
+        .key("redirect_to", &carrier.local_addr().to_string())
+        .calls(1)
+        .timeout(Duration::from_secs(40))
+        .spawn()
+        .expect("the redirector starts");
+    add_trunk(
+        &switch,
+        "redirecting",
+        &redirector.local_addr().to_string(),
+        "trunksecret",
+    );
+    set_policy(&switch, &tenant, &["+1"], 5, 2);
+    let (code, placed) = place(
+        &switch,
+        &tenant,
+        json!({"to": "+15551234567", "agent_id": agent}),
+    );
+    assert_eq!(code, 202, "{placed}");
+    let call_id = placed["call_id"].as_str().unwrap().to_string();
+    let redirected = redirector.wait().expect("the redirector finishes");
+    assert_eq!(
+        (redirected.successful, redirected.failed),
+        (1, 0),
+        "{redirected:?}"
+    );
+    let answered = carrier.wait().expect("the carrier finishes");
+    assert_eq!(
+        (answered.successful, answered.failed),
+        (1, 0),
+        "{answered:?}"
+    );
+    let record = ended_record(&switch, &call_id).await;
+    assert_eq!(record["state"], "ended", "{record}");
+    assert!(record["answered_at"].is_string(), "{record}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn credentials_the_carrier_refuses_leave_a_refused_record() {
     let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
     let (tenant, agent) = demo(&switch);

@@ -31,6 +31,8 @@ use crate::records::unix_ms;
 const TELEPHONE_EVENT_PT: u8 = 101;
 /// Challenges answered per call before giving up (a second 401 means wrong credentials).
 const MAX_CHALLENGES: u32 = 2;
+/// Redirects (3xx) followed per call.
+const MAX_REDIRECTS: u32 = 3;
 /// How long to wait for the transaction to end after our CANCEL.
 const CANCEL_GRACE: Duration = Duration::from_secs(34);
 
@@ -318,14 +320,14 @@ impl Router {
     /// Follows the INVITE to its end: answered (the call actor takes it) or failed.
     async fn follow(
         self: Arc<Router>,
-        attempt: Attempt,
+        mut attempt: Attempt,
         invite_tx: TxId,
         events_tx: mpsc::UnboundedSender<SipEvent>,
         events: mpsc::UnboundedReceiver<SipEvent>,
     ) {
         let sip_call_id = attempt.invite.call_id.clone();
         let result = self
-            .run_attempt(&attempt, invite_tx, &events_tx, events)
+            .run_attempt(&mut attempt, invite_tx, &events_tx, events)
             .await;
         match result {
             Ok((dialog, answer)) => self.answered(attempt, dialog, answer).await,
@@ -341,7 +343,7 @@ impl Router {
     /// The INVITE's responses until a 2xx (the dialog and its SDP answer) or a failure.
     async fn run_attempt(
         &self,
-        attempt: &Attempt,
+        attempt: &mut Attempt,
         mut invite_tx: TxId,
         events_tx: &mpsc::UnboundedSender<SipEvent>,
         mut events: mpsc::UnboundedReceiver<SipEvent>,
@@ -349,6 +351,7 @@ impl Router {
         let mut cseq = 1u32;
         let mut dialogs = self.dialogs_for(attempt, cseq, None)?;
         let mut challenges = 0u32;
+        let mut redirects = 0u32;
         let ring_deadline = tokio::time::Instant::now() + attempt.ring_timeout;
         let mut cancelled = false;
         loop {
@@ -436,6 +439,23 @@ impl Router {
                                     .await
                                     .map_err(|_| fail("internal_error"))?;
                                 info!(call_id = %attempt.call_id, status, "challenged: INVITE sent with credentials");
+                                continue;
+                            }
+                            if (300..400).contains(&status)
+                                && redirects < MAX_REDIRECTS
+                                && !cancelled
+                                && let Some((target, peer)) = redirect_target(&response)
+                            {
+                                redirects += 1;
+                                info!(call_id = %attempt.call_id, status, %target, "redirected");
+                                attempt.invite.target = target;
+                                attempt.peer = peer;
+                                cseq += 1;
+                                dialogs = self.dialogs_for(attempt, cseq, None)?;
+                                invite_tx = self
+                                    .send_invite(attempt, cseq, None, events_tx)
+                                    .await
+                                    .map_err(|_| fail("internal_error"))?;
                                 continue;
                             }
                             return Err(fail(&failure_cause(status, cancelled)));
@@ -550,6 +570,16 @@ impl Router {
             }
         }
     }
+}
+
+/// Where a 3xx sends the call: its first Contact, when that names an address we can reach
+/// directly (an IP literal over UDP or TCP).
+fn redirect_target(response: &Response) -> Option<(String, Peer)> {
+    let contact = sip::message::header_values(&response.headers, "Contact")
+        .first()
+        .map(|c| sip::message::uri_of(c).to_string())?;
+    let (addr, transport) = sip::dialog::uri_socket_addr(&contact)?;
+    Some((contact, Peer { addr, transport }))
 }
 
 /// The cause written on the record of an attempt that got final response `status`.
