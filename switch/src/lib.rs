@@ -11,3 +11,4 @@ pub mod records;
 pub mod router;
 pub mod speech;
 pub mod transport;
+pub mod voices;

@@ -6,20 +6,9 @@ mod common;
 use std::time::Duration;
 
 use actors::spec::AgentSpec;
-use common::{SwitchProcess, eventually};
+use common::{SwitchProcess, one_ended_call};
 use loadtests::SippRun;
-use store::{CallRecord, CallState, NewTenant, Store};
-
-async fn one_ended_call(store: &Store) -> CallRecord {
-    let done = eventually(Duration::from_secs(10), || async {
-        let calls = store.list_calls(None, 5).await.unwrap();
-        calls.len() == 1 && calls[0].state == CallState::Ended
-    })
-    .await;
-    let calls = store.list_calls(None, 5).await.unwrap();
-    assert!(done, "{calls:#?}");
-    calls.into_iter().next().unwrap()
-}
+use store::{CallRecord, NewTenant, Store};
 
 fn media(call: &CallRecord) -> serde_json::Value {
     serde_json::from_str(call.media.as_deref().expect("media on the record")).unwrap()

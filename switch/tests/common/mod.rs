@@ -239,3 +239,58 @@ fn dechunk(body: &str) -> String {
         rest = after[n..].trim_start_matches("\r\n");
     }
 }
+
+/// A free tenant in `store` whose number `number` reaches an agent with `spec`; the tenant id.
+pub async fn agent_on_number(
+    store: &store::Store,
+    spec: &serde_json::Value,
+    number: &str,
+) -> String {
+    let tenant = store
+        .create_tenant(&store::NewTenant {
+            name: format!("Tenant {number}"),
+            rate_per_minute_micros: 0,
+            billing_increment_secs: 1,
+            min_billable_secs: 0,
+            max_concurrent_calls: 5,
+            paused: false,
+        })
+        .await
+        .unwrap();
+    let agent = store
+        .create_agent(&tenant.id, &format!("agent {number}"), &spec.to_string())
+        .await
+        .unwrap();
+    store
+        .create_number(&tenant.id, number, &agent.id)
+        .await
+        .unwrap();
+    tenant.id
+}
+
+/// Waits up to 10 s for exactly one call in `store` to have ended, and returns it.
+pub async fn one_ended_call(store: &store::Store) -> store::CallRecord {
+    let done = eventually(Duration::from_secs(10), || async {
+        let calls = store.list_calls(None, 5).await.unwrap();
+        calls.len() == 1 && calls[0].state == store::CallState::Ended
+    })
+    .await;
+    let calls = store.list_calls(None, 5).await.unwrap();
+    assert!(done, "{calls:#?}");
+    calls.into_iter().next().unwrap()
+}
+
+/// The (caller, agent) channels of a call recording (stereo 16-bit WAV, 44-byte header).
+pub fn recording_channels(wav: &std::path::Path) -> (Vec<i16>, Vec<i16>) {
+    let bytes = std::fs::read(wav).unwrap_or_else(|e| panic!("{}: {e}", wav.display()));
+    assert_eq!(&bytes[0..4], b"RIFF");
+    bytes[44..]
+        .chunks_exact(4)
+        .map(|f| {
+            (
+                i16::from_le_bytes([f[0], f[1]]),
+                i16::from_le_bytes([f[2], f[3]]),
+            )
+        })
+        .unzip()
+}

@@ -1,0 +1,184 @@
+//! Agents choosing their voice: an agent whose `tts` is the OpenAI speech API, pointed at a
+//! local server speaking that wire format (raw 24 kHz PCM), greets the caller with the server's
+//! audio; when the provider is down (HTTP 500s, or nothing listening) its fallback, the offline
+//! espeak-ng voice, speaks instead. Checked on the server's requests, the transcript and the
+//! call's recording (the agent channel carries the server's 440 Hz tone, or speech).
+
+mod common;
+
+use std::f64::consts::PI;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use common::{SwitchProcess, agent_on_number, one_ended_call, recording_channels};
+use loadtests::SippRun;
+use serde_json::{Value, json};
+use store::{Speaker, Store};
+
+const GREETING: &str = "Hello from the cloud voice.";
+const TONE_HZ: f64 = 440.0;
+
+/// What the local OpenAI-compatible speech server does.
+#[derive(Clone, Copy)]
+enum Provider {
+    /// Answers with one second of a 440 Hz tone (raw 24 kHz 16-bit PCM, streamed).
+    Healthy,
+    /// Answers 500.
+    Failing,
+    /// Nothing listens on its port.
+    Down,
+}
+
+/// Starts the server; its base URL and the JSON bodies of the requests it got.
+async fn speech_server(provider: Provider) -> (String, Arc<Mutex<Vec<Value>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    if let Provider::Down = provider {
+        return (url, seen);
+    }
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/audio/speech",
+        post(move |Json(body): Json<Value>| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push(body);
+                if let Provider::Failing = provider {
+                    let error = json!({"error": {"message": "The server is overloaded",
+                        "type": "server_error"}});
+                    return (StatusCode::INTERNAL_SERVER_ERROR, Json(error)).into_response();
+                }
+                let pcm: Vec<u8> = (0..24_000)
+                    .flat_map(|n| {
+                        let s = (2.0 * PI * TONE_HZ * f64::from(n) / 24_000.0).sin() * 8_000.0;
+                        (s as i16).to_le_bytes()
+                    })
+                    .collect();
+                ([("content-type", "audio/pcm")], pcm).into_response()
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+/// The share of `samples`' energy at `hz` (Goertzel over the whole span; 1.0 for a pure tone).
+fn tone_share(samples: &[i16], hz: f64) -> f64 {
+    let w = 2.0 * PI * hz / 8_000.0;
+    let (mut s1, mut s2, mut energy) = (0f64, 0f64, 0f64);
+    for &x in samples {
+        let x = f64::from(x);
+        energy += x * x;
+        let s = x + 2.0 * w.cos() * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    let power = s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2;
+    2.0 * power / (samples.len() as f64 * energy.max(1.0))
+}
+
+/// One call to an agent with the OpenAI voice at `base_url` (espeak-ng as its fallback):
+/// the greeting's transcript turn, the call, and the agent channel of the recording from its
+/// first to its last loud sample.
+async fn greeted_by(base_url: &str) -> (store::TranscriptTurn, store::CallRecord, Vec<i16>) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/voices.db", dir.path().display());
+    let store = Store::connect(&db, 2).await.unwrap();
+    let spec = json!({
+        "greeting": GREETING,
+        "record": true,
+        "brain": {"kind": "scripted", "rules": [], "fallback": "Sorry?"},
+        "stt": {"provider": "none"},
+        "tts": {"provider": "openai", "base_url": base_url, "model": "tts-1",
+                "voice": "nova", "fallback": "local"},
+    });
+    agent_on_number(&store, &spec, "5000").await;
+    let recordings = dir.path().join("recordings");
+    let recordings_dir = recordings.display().to_string();
+    let switch = SwitchProcess::start(&[
+        ("SWITCH_DATABASE_URL", db.as_str()),
+        ("SWITCH_DEMO_SEED", "false"),
+        ("SWITCH_RECORDINGS_DIR", recordings_dir.as_str()),
+    ]);
+    let sip = switch.sip;
+    let report = tokio::task::spawn_blocking(move || {
+        SippRun::scenario(&loadtests::scenario_file("uac_basic.xml"))
+            .target(sip)
+            .service("5000")
+            .call_duration(Duration::from_secs(4))
+            .timeout(Duration::from_secs(30))
+            .run()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(report.all_successful(1), "{report:?}\n{}", switch.log());
+    let call = one_ended_call(&store).await;
+    let turns = store.transcript(&call.id).await.unwrap();
+    let greeting = turns
+        .into_iter()
+        .find(|t| t.speaker == Speaker::Agent)
+        .unwrap_or_else(|| panic!("the greeting was played\n{}", switch.log()));
+    let (_, agent) = recording_channels(&recordings.join(format!("{}.wav", call.id)));
+    // From the first to the last loud sample: the greeting's audio.
+    let loud = |s: &i16| s.unsigned_abs() > 200;
+    let voiced = match (agent.iter().position(loud), agent.iter().rposition(loud)) {
+        (Some(first), Some(last)) => agent[first..=last].to_vec(),
+        _ => Vec::new(),
+    };
+    (greeting, call, voiced)
+}
+
+fn packets_out(call: &store::CallRecord) -> u64 {
+    let media: Value = serde_json::from_str(call.media.as_deref().unwrap()).unwrap();
+    media["packets_out"].as_u64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_agent_speaks_with_the_cloud_voice_it_chose() {
+    let (url, seen) = speech_server(Provider::Healthy).await;
+    let (greeting, call, voiced) = greeted_by(&url).await;
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0]["input"], GREETING);
+    assert_eq!(requests[0]["model"], "tts-1");
+    assert_eq!(requests[0]["voice"], "nova");
+    assert_eq!(requests[0]["response_format"], "pcm");
+    assert_eq!(greeting.text, GREETING);
+    assert!(packets_out(&call) > 150, "{:?}", call.media);
+    // One second of the server's tone, resampled to 8 kHz, went out to the caller.
+    assert!(
+        (7_800..=8_200).contains(&voiced.len()),
+        "{} voiced samples",
+        voiced.len()
+    );
+    let share = tone_share(&voiced, TONE_HZ);
+    assert!(
+        share > 0.8,
+        "the caller heard the server's tone: {share:.2}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_outage_gives_the_caller_the_fallback_voice() {
+    for provider in [Provider::Failing, Provider::Down] {
+        let (url, seen) = speech_server(provider).await;
+        let (greeting, call, voiced) = greeted_by(&url).await;
+        if let Provider::Failing = provider {
+            let requests = seen.lock().unwrap().clone();
+            assert!(requests.len() >= 2, "retried: {requests:#?}");
+            assert!(requests.iter().all(|r| r["input"] == GREETING));
+        }
+        assert_eq!(greeting.text, GREETING);
+        assert!(packets_out(&call) > 150, "{:?}", call.media);
+        // espeak-ng's speech, not silence and not a tone.
+        assert!(voiced.len() > 4_000, "{} voiced samples", voiced.len());
+        let share = tone_share(&voiced, TONE_HZ);
+        assert!(share < 0.3, "speech, not the tone: {share:.2}");
+    }
+}
