@@ -294,3 +294,12 @@ pub fn recording_channels(wav: &std::path::Path) -> (Vec<i16>, Vec<i16>) {
         })
         .unzip()
 }
+
+/// The value of the first sample line of `metrics` (Prometheus text) that starts with `series`.
+pub fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
