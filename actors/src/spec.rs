@@ -164,7 +164,9 @@ pub struct ProviderChoice {
     /// Server root of a cloud provider (its public API when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
-    /// Model of a cloud provider (its usual one when absent).
+    /// Model of a cloud provider (its usual one when absent). For the local recognizer of a
+    /// scripted agent, `boosted` transcribes anything with the rule words favoured instead of
+    /// listening for the rule words alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Voice (text-to-speech): an espeak-ng voice, an OpenAI voice or an ElevenLabs voice id.

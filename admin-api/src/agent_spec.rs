@@ -152,7 +152,8 @@ pub(crate) struct ProviderDoc {
     /// Server root of a cloud provider (its public API when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) base_url: Option<String>,
-    /// Model of a cloud provider (its usual one when absent).
+    /// Model of a cloud provider (its usual one when absent). For the local recognizer of a
+    /// scripted agent, `boosted` transcribes anything with the rule words favoured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) model: Option<String>,
     /// Voice (text-to-speech).

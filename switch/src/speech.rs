@@ -55,7 +55,13 @@ fn speech_setup(
     match &agent.brain {
         BrainSpec::Scripted { rules, fallback } => {
             let brain = ScriptedBrain::new(rules.clone(), fallback.clone());
-            let options = SttOptions::keywords("en-US", brain.vocabulary());
+            // Listening for the rule words only (the default), or transcribing anything with
+            // them boosted (`"stt": {"provider": "local", "model": "boosted"}`).
+            let options = if agent.stt.model.as_deref() == Some("boosted") {
+                SttOptions::boosted("en-US", brain.vocabulary())
+            } else {
+                SttOptions::keywords("en-US", brain.vocabulary())
+            };
             let transfer_to = rules.iter().find_map(|r| r.to.clone());
             Ok(SpeechSetup {
                 brain: Arc::new(brain) as Arc<dyn Brain>,
@@ -100,5 +106,36 @@ fn speech_setup(
                 transfer_to: None,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actors::spec::ProviderChoice;
+
+    #[test]
+    fn scripted_agents_listen_for_their_rule_words_or_boost_them() {
+        let mut agent = AgentSpec::demo();
+        let setup = speech_setup(&agent, None).unwrap();
+        assert!(!setup.stt_options.boost);
+        assert!(
+            setup
+                .stt_options
+                .keywords
+                .contains(&"appointment".to_string())
+        );
+        agent.stt = ProviderChoice {
+            model: Some("boosted".into()),
+            ..ProviderChoice::default()
+        };
+        let setup = speech_setup(&agent, None).unwrap();
+        assert!(setup.stt_options.boost);
+        assert!(
+            setup
+                .stt_options
+                .keywords
+                .contains(&"appointment".to_string())
+        );
     }
 }
