@@ -1,8 +1,10 @@
-//! Agents choosing their voice: an agent whose `tts` is the OpenAI speech API, pointed at a
-//! local server speaking that wire format (raw 24 kHz PCM), greets the caller with the server's
-//! audio; when the provider is down (HTTP 500s, or nothing listening) its fallback, the offline
-//! espeak-ng voice, speaks instead. Checked on the server's requests, the transcript and the
-//! call's recording (the agent channel carries the server's 440 Hz tone, or speech).
+//! Agents choosing their voice and ears: an agent whose `tts` is the OpenAI speech API, pointed
+//! at a local server speaking that wire format (raw 24 kHz PCM), greets the caller with the
+//! server's audio; when the provider is down (HTTP 500s, or nothing listening) its fallback, the
+//! offline espeak-ng voice, speaks instead. Checked on the server's requests, the transcript and
+//! the call's recording (the agent channel carries the server's 440 Hz tone, or speech). An
+//! agent whose `stt` is the OpenAI transcription API hears the caller through it, and through
+//! the offline recognizer when that API fails.
 
 mod common;
 
@@ -180,5 +182,91 @@ async fn a_provider_outage_gives_the_caller_the_fallback_voice() {
         assert!(voiced.len() > 4_000, "{} voiced samples", voiced.len());
         let share = tone_share(&voiced, TONE_HZ);
         assert!(share < 0.3, "speech, not the tone: {share:.2}");
+    }
+}
+
+/// An OpenAI-compatible transcription server: the raw bodies of its requests; answers every
+/// utterance with one sentence, or 500 when not `healthy`.
+async fn transcription_server(healthy: bool) -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/audio/transcriptions",
+        post(move |body: axum::body::Bytes| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push(body.to_vec());
+                if !healthy {
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "overloaded").into_response();
+                }
+                Json(json!({"text": "I'd like to BOOK an appointment, please."})).into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_agent_listens_with_the_cloud_recognizer_it_chose() {
+    let answer = "I can book you in tomorrow at ten in the morning. Does that suit you?";
+    for healthy in [true, false] {
+        let (url, seen) = transcription_server(healthy).await;
+        let dir = tempfile::tempdir().unwrap();
+        let scenario = common::speech_scenario("uac_request.xml", dir.path());
+        let db = format!("sqlite://{}/ears.db", dir.path().display());
+        let store = Store::connect(&db, 2).await.unwrap();
+        let mut spec = serde_json::to_value(actors::spec::AgentSpec::demo()).unwrap();
+        spec["stt"] = json!({"provider": "openai", "base_url": url, "model": "whisper-1",
+            "fallback": "local"});
+        agent_on_number(&store, &spec, "5100").await;
+        let switch = SwitchProcess::start(&[
+            ("SWITCH_DATABASE_URL", db.as_str()),
+            ("SWITCH_DEMO_SEED", "false"),
+        ]);
+        let sip = switch.sip;
+        let report = tokio::task::spawn_blocking(move || {
+            SippRun::scenario(&scenario)
+                .target(sip)
+                .service("5100")
+                .call_duration(Duration::from_secs(14))
+                .timeout(Duration::from_secs(40))
+                .run()
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(report.all_successful(1), "{report:?}");
+        let call = one_ended_call(&store).await;
+        let turns = store.transcript(&call.id).await.unwrap();
+        let caller = turns
+            .iter()
+            .find(|t| t.speaker == Speaker::Caller)
+            .unwrap_or_else(|| panic!("the caller was heard: {turns:#?}\n{}", switch.log()));
+        let requests = seen.lock().unwrap().clone();
+        assert!(!requests.is_empty(), "the cloud recognizer was asked");
+        let body = String::from_utf8_lossy(&requests[0]);
+        assert!(
+            body.contains("whisper-1") && body.contains("RIFF"),
+            "{body:.300}"
+        );
+        assert!(
+            body.contains("appointment"),
+            "the rule words go as the prompt"
+        );
+        if healthy {
+            assert_eq!(caller.text, "i'd like to book an appointment please");
+        } else {
+            // pocketsphinx, listening for the rule words.
+            assert!(caller.text.contains("appointment"), "{turns:#?}");
+        }
+        assert!(
+            turns
+                .iter()
+                .any(|t| t.speaker == Speaker::Agent && t.text == answer),
+            "{turns:#?}"
+        );
     }
 }
