@@ -16,8 +16,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
-use common::{SwitchProcess, agent_on_number, one_ended_call, recording_channels};
-use loadtests::SippRun;
+use common::{agent_on_number, one_call, one_ended_call, recording_channels, start_on};
 use serde_json::{Value, json};
 use store::{Speaker, Store};
 
@@ -102,24 +101,9 @@ async fn greeted_by(base_url: &str) -> (store::TranscriptTurn, store::CallRecord
     agent_on_number(&store, &spec, "5000").await;
     let recordings = dir.path().join("recordings");
     let recordings_dir = recordings.display().to_string();
-    let switch = SwitchProcess::start(&[
-        ("SWITCH_DATABASE_URL", db.as_str()),
-        ("SWITCH_DEMO_SEED", "false"),
-        ("SWITCH_RECORDINGS_DIR", recordings_dir.as_str()),
-    ]);
-    let sip = switch.sip;
-    let report = tokio::task::spawn_blocking(move || {
-        SippRun::scenario(&loadtests::scenario_file("uac_basic.xml"))
-            .target(sip)
-            .service("5000")
-            .call_duration(Duration::from_secs(4))
-            .timeout(Duration::from_secs(30))
-            .run()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert!(report.all_successful(1), "{report:?}\n{}", switch.log());
+    let switch = start_on(&db, &[("SWITCH_RECORDINGS_DIR", recordings_dir.as_str())]);
+    let scenario = loadtests::scenario_file("uac_basic.xml");
+    one_call(&switch, scenario, "5000", Duration::from_secs(4)).await;
     let call = one_ended_call(&store).await;
     let turns = store.transcript(&call.id).await.unwrap();
     let greeting = turns
@@ -222,23 +206,8 @@ async fn the_agent_listens_with_the_cloud_recognizer_it_chose() {
         spec["stt"] = json!({"provider": "openai", "base_url": url, "model": "whisper-1",
             "fallback": "local"});
         agent_on_number(&store, &spec, "5100").await;
-        let switch = SwitchProcess::start(&[
-            ("SWITCH_DATABASE_URL", db.as_str()),
-            ("SWITCH_DEMO_SEED", "false"),
-        ]);
-        let sip = switch.sip;
-        let report = tokio::task::spawn_blocking(move || {
-            SippRun::scenario(&scenario)
-                .target(sip)
-                .service("5100")
-                .call_duration(Duration::from_secs(14))
-                .timeout(Duration::from_secs(40))
-                .run()
-        })
-        .await
-        .unwrap()
-        .unwrap();
-        assert!(report.all_successful(1), "{report:?}");
+        let switch = start_on(&db, &[]);
+        one_call(&switch, scenario, "5100", Duration::from_secs(14)).await;
         let call = one_ended_call(&store).await;
         let turns = store.transcript(&call.id).await.unwrap();
         let caller = turns

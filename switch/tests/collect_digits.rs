@@ -12,8 +12,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::response::IntoResponse;
 use axum::routing::post;
-use common::{SwitchProcess, agent_on_number, one_ended_call};
-use loadtests::SippRun;
+use common::{agent_on_number, one_call, one_ended_call, start_on};
 use serde_json::{Value, json};
 use store::{Speaker, Store, TranscriptTurn};
 
@@ -25,23 +24,9 @@ async fn keypad_call(spec: Value) -> Vec<(Speaker, String, Option<String>)> {
     let db = format!("sqlite://{}/digits.db", dir.path().display());
     let store = Store::connect(&db, 2).await.unwrap();
     agent_on_number(&store, &spec, "6000").await;
-    let switch = SwitchProcess::start(&[
-        ("SWITCH_DATABASE_URL", db.as_str()),
-        ("SWITCH_DEMO_SEED", "false"),
-    ]);
-    let sip = switch.sip;
-    let report = tokio::task::spawn_blocking(move || {
-        SippRun::scenario(&loadtests::scenario_file("uac_dtmf_info_digits.xml"))
-            .target(sip)
-            .service("6000")
-            .call_duration(Duration::from_secs(4))
-            .timeout(Duration::from_secs(30))
-            .run()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert!(report.all_successful(1), "{report:?}\n{}", switch.log());
+    let switch = start_on(&db, &[]);
+    let scenario = loadtests::scenario_file("uac_dtmf_info_digits.xml");
+    one_call(&switch, scenario, "6000", Duration::from_secs(4)).await;
     let call = one_ended_call(&store).await;
     let turns: Vec<TranscriptTurn> = store.transcript(&call.id).await.unwrap();
     turns

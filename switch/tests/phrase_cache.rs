@@ -6,24 +6,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{SwitchProcess, eventually, sample};
-use loadtests::SippRun;
+use common::{SwitchProcess, eventually, one_call, sample};
 
 /// One call to the demo agent; the (hit, miss) counts of the phrase cache after it.
 async fn greeted(switch: &SwitchProcess) -> (Option<f64>, Option<f64>) {
-    let sip = switch.sip;
-    let report = tokio::task::spawn_blocking(move || {
-        SippRun::uac_basic()
-            .target(sip)
-            .service("1000")
-            .call_duration(Duration::from_secs(2))
-            .timeout(Duration::from_secs(20))
-            .run()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert!(report.all_successful(1), "{report:?}");
+    let scenario = loadtests::scenario_file("uac_basic.xml");
+    one_call(switch, scenario, "1000", Duration::from_secs(2)).await;
     let metrics = || {
         switch
             .http_get("/metrics")

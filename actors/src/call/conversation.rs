@@ -187,16 +187,25 @@ impl Conversation {
                 Some(digits.clone()),
             )));
         }
+        self.ask(at, at, CallerInput::Digits { digits, request }, effects);
+    }
+
+    /// Starts the agent turn answering `input` (the caller stopped at `speech_ended`, the
+    /// input was known at `final_at`).
+    fn ask(
+        &mut self,
+        speech_ended: Instant,
+        final_at: Instant,
+        input: CallerInput,
+        effects: &mut Vec<Effect>,
+    ) {
         let timing = Timing {
-            speech_ended: Some(at),
-            stt_final: Some(at),
+            speech_ended: Some(speech_ended),
+            stt_final: Some(final_at),
             ..Timing::default()
         };
         let turn = self.new_turn(timing);
-        effects.push(Effect::Ask {
-            turn,
-            input: CallerInput::Digits { digits, request },
-        });
+        effects.push(Effect::Ask { turn, input });
     }
 
     /// The wait for a key ran out: the digits so far (maybe none) go to the agent.
@@ -267,16 +276,12 @@ impl Conversation {
         // Speaking instead of typing ends the collection: the words are the answer.
         self.collecting = None;
         effects.push(Effect::Record(caller_turn(text.to_string(), None)));
-        let timing = Timing {
-            speech_ended: Some(speech_ended),
-            stt_final: Some(final_at),
-            ..Timing::default()
-        };
-        let turn = self.new_turn(timing);
-        effects.push(Effect::Ask {
-            turn,
-            input: CallerInput::Speech(text.to_string()),
-        });
+        self.ask(
+            speech_ended,
+            final_at,
+            CallerInput::Speech(text.to_string()),
+            &mut effects,
+        );
         effects
     }
 
@@ -310,16 +315,7 @@ impl Conversation {
         if self.turn.is_some() {
             self.interrupt(at, &mut effects);
         }
-        let timing = Timing {
-            speech_ended: Some(at),
-            stt_final: Some(at),
-            ..Timing::default()
-        };
-        let turn = self.new_turn(timing);
-        effects.push(Effect::Ask {
-            turn,
-            input: CallerInput::Dtmf(digit),
-        });
+        self.ask(at, at, CallerInput::Dtmf(digit), &mut effects);
         effects
     }
 

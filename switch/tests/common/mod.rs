@@ -303,3 +303,32 @@ pub fn sample(metrics: &str, series: &str) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
 }
+
+/// A switch on the database at `database_url` (not seeded with the demo), with `extra`
+/// environment overrides.
+pub fn start_on(database_url: &str, extra: &[(&str, &str)]) -> SwitchProcess {
+    let mut env = vec![
+        ("SWITCH_DATABASE_URL", database_url),
+        ("SWITCH_DEMO_SEED", "false"),
+    ];
+    env.extend_from_slice(extra);
+    SwitchProcess::start(&env)
+}
+
+/// Places one SIPp call of `scenario` to `number`, lasting `duration`, and checks it went
+/// through.
+pub async fn one_call(switch: &SwitchProcess, scenario: PathBuf, number: &str, duration: Duration) {
+    let (sip, number) = (switch.sip, number.to_owned());
+    let report = tokio::task::spawn_blocking(move || {
+        loadtests::SippRun::scenario(&scenario)
+            .target(sip)
+            .service(&number)
+            .call_duration(duration)
+            .timeout(duration + Duration::from_secs(26))
+            .run()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(report.all_successful(1), "{report:?}\n{}", switch.log());
+}
