@@ -21,7 +21,11 @@
 //!   language-model words at that time. Measured: "goodbye" (open vocabulary: "i") and "I
 //!   would like to book an appointment for tomorrow" ("i would like to book appointment or
 //!   tomorrow") come out with the keywords exact; "hours" and "person" are still lost to
-//!   filler words. Costs the open-vocabulary search plus one grammar pass per utterance.
+//!   filler words. On the 48 requests of the keyword measurement above it picks the right
+//!   rule for 35 (keywords alone: 40–43), partly because language-model words that are also
+//!   keywords ("open") now reach the rules; so scripted agents keep the keyword search unless
+//!   they ask for this one. Costs the open-vocabulary search plus one grammar pass per
+//!   utterance.
 //!
 //! [`PocketSphinxStt::start`] loads the decoders (0.3–0.5 s each) and the dictionary's word
 //! list; do it once at start-up and share the handle. Audio flows from
