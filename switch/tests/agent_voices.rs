@@ -34,36 +34,50 @@ enum Provider {
     Down,
 }
 
-/// Starts the server; its base URL and the JSON bodies of the requests it got.
-async fn speech_server(provider: Provider) -> (String, Arc<Mutex<Vec<Value>>>) {
+/// One second of a 440 Hz tone as raw 16-bit PCM at `rate`.
+fn tone(rate: u32) -> Vec<u8> {
+    (0..rate)
+        .flat_map(|n| {
+            let s = (2.0 * PI * TONE_HZ * f64::from(n) / f64::from(rate)).sin() * 8_000.0;
+            (s as i16).to_le_bytes()
+        })
+        .collect()
+}
+
+/// Starts the server, speaking OpenAI's `/v1/audio/speech` (24 kHz) and ElevenLabs'
+/// `/v1/text-to-speech/{voice}/stream` (16 kHz); its base URL and the requests it got (path and
+/// JSON body).
+async fn speech_server(provider: Provider) -> (String, Arc<Mutex<Vec<(String, Value)>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     if let Provider::Down = provider {
         return (url, seen);
     }
-    let log = seen.clone();
-    let app = axum::Router::new().route(
-        "/v1/audio/speech",
-        post(move |Json(body): Json<Value>| {
-            let log = log.clone();
-            async move {
-                log.lock().unwrap().push(body);
-                if let Provider::Failing = provider {
-                    let error = json!({"error": {"message": "The server is overloaded",
-                        "type": "server_error"}});
-                    return (StatusCode::INTERNAL_SERVER_ERROR, Json(error)).into_response();
-                }
-                let pcm: Vec<u8> = (0..24_000)
-                    .flat_map(|n| {
-                        let s = (2.0 * PI * TONE_HZ * f64::from(n) / 24_000.0).sin() * 8_000.0;
-                        (s as i16).to_le_bytes()
-                    })
-                    .collect();
-                ([("content-type", "audio/pcm")], pcm).into_response()
-            }
-        }),
-    );
+    let answer = move |log: Arc<Mutex<Vec<(String, Value)>>>, uri: axum::http::Uri, body, rate| {
+        log.lock().unwrap().push((uri.to_string(), body));
+        if let Provider::Failing = provider {
+            let error = json!({"error": {"message": "The server is overloaded",
+                "type": "server_error"}});
+            return (StatusCode::INTERNAL_SERVER_ERROR, Json(error)).into_response();
+        }
+        ([("content-type", "audio/pcm")], tone(rate)).into_response()
+    };
+    let (openai, elevenlabs) = (seen.clone(), seen.clone());
+    let app =
+        axum::Router::new()
+            .route(
+                "/v1/audio/speech",
+                post(move |uri, Json(body): Json<Value>| async move {
+                    answer(openai, uri, body, 24_000)
+                }),
+            )
+            .route(
+                "/v1/text-to-speech/{voice}/stream",
+                post(move |uri, Json(body): Json<Value>| async move {
+                    answer(elevenlabs, uri, body, 16_000)
+                }),
+            );
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, seen)
 }
@@ -83,10 +97,16 @@ fn tone_share(samples: &[i16], hz: f64) -> f64 {
     2.0 * power / (samples.len() as f64 * energy.max(1.0))
 }
 
-/// One call to an agent with the OpenAI voice at `base_url` (espeak-ng as its fallback):
+/// The OpenAI voice at `base_url`, with espeak-ng as its fallback.
+fn openai_voice(base_url: &str) -> Value {
+    json!({"provider": "openai", "base_url": base_url, "model": "tts-1", "voice": "nova",
+        "fallback": "local"})
+}
+
+/// One call to an agent speaking with `tts`:
 /// the greeting's transcript turn, the call, and the agent channel of the recording from its
 /// first to its last loud sample.
-async fn greeted_by(base_url: &str) -> (store::TranscriptTurn, store::CallRecord, Vec<i16>) {
+async fn greeted_by(tts: Value) -> (store::TranscriptTurn, store::CallRecord, Vec<i16>) {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/voices.db", dir.path().display());
     let store = Store::connect(&db, 2).await.unwrap();
@@ -95,8 +115,7 @@ async fn greeted_by(base_url: &str) -> (store::TranscriptTurn, store::CallRecord
         "record": true,
         "brain": {"kind": "scripted", "rules": [], "fallback": "Sorry?"},
         "stt": {"provider": "none"},
-        "tts": {"provider": "openai", "base_url": base_url, "model": "tts-1",
-                "voice": "nova", "fallback": "local"},
+        "tts": tts,
     });
     agent_on_number(&store, &spec, "5000").await;
     let recordings = dir.path().join("recordings");
@@ -125,25 +144,16 @@ fn packets_out(call: &store::CallRecord) -> u64 {
     media["packets_out"].as_u64().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_agent_speaks_with_the_cloud_voice_it_chose() {
-    let (url, seen) = speech_server(Provider::Healthy).await;
-    let (greeting, call, voiced) = greeted_by(&url).await;
-    let requests = seen.lock().unwrap().clone();
-    assert_eq!(requests.len(), 1, "{requests:#?}");
-    assert_eq!(requests[0]["input"], GREETING);
-    assert_eq!(requests[0]["model"], "tts-1");
-    assert_eq!(requests[0]["voice"], "nova");
-    assert_eq!(requests[0]["response_format"], "pcm");
+/// Checks that the caller heard one second of the server's tone, resampled to 8 kHz.
+fn heard_the_tone(greeting: &store::TranscriptTurn, call: &store::CallRecord, voiced: &[i16]) {
     assert_eq!(greeting.text, GREETING);
-    assert!(packets_out(&call) > 150, "{:?}", call.media);
-    // One second of the server's tone, resampled to 8 kHz, went out to the caller.
+    assert!(packets_out(call) > 150, "{:?}", call.media);
     assert!(
         (7_800..=8_200).contains(&voiced.len()),
         "{} voiced samples",
         voiced.len()
     );
-    let share = tone_share(&voiced, TONE_HZ);
+    let share = tone_share(voiced, TONE_HZ);
     assert!(
         share > 0.8,
         "the caller heard the server's tone: {share:.2}"
@@ -151,14 +161,45 @@ async fn the_agent_speaks_with_the_cloud_voice_it_chose() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_agent_speaks_with_the_cloud_voice_it_chose() {
+    let (url, seen) = speech_server(Provider::Healthy).await;
+    let (greeting, call, voiced) = greeted_by(openai_voice(&url)).await;
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    let (path, body) = &requests[0];
+    assert_eq!(path, "/v1/audio/speech");
+    assert_eq!(body["input"], GREETING);
+    assert_eq!(body["model"], "tts-1");
+    assert_eq!(body["voice"], "nova");
+    assert_eq!(body["response_format"], "pcm");
+    heard_the_tone(&greeting, &call, &voiced);
+
+    // The same with ElevenLabs: the voice id goes in the path.
+    let (url, seen) = speech_server(Provider::Healthy).await;
+    let voice = json!({"provider": "elevenlabs", "base_url": url, "voice": "Rachel21",
+        "model": "eleven_flash_v2_5"});
+    let (greeting, call, voiced) = greeted_by(voice).await;
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    let (path, body) = &requests[0];
+    assert_eq!(
+        path,
+        "/v1/text-to-speech/Rachel21/stream?output_format=pcm_16000"
+    );
+    assert_eq!(body["text"], GREETING);
+    assert_eq!(body["model_id"], "eleven_flash_v2_5");
+    heard_the_tone(&greeting, &call, &voiced);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_provider_outage_gives_the_caller_the_fallback_voice() {
     for provider in [Provider::Failing, Provider::Down] {
         let (url, seen) = speech_server(provider).await;
-        let (greeting, call, voiced) = greeted_by(&url).await;
+        let (greeting, call, voiced) = greeted_by(openai_voice(&url)).await;
         if let Provider::Failing = provider {
             let requests = seen.lock().unwrap().clone();
             assert!(requests.len() >= 2, "retried: {requests:#?}");
-            assert!(requests.iter().all(|r| r["input"] == GREETING));
+            assert!(requests.iter().all(|(_, body)| body["input"] == GREETING));
         }
         assert_eq!(greeting.text, GREETING);
         assert!(packets_out(&call) > 150, "{:?}", call.media);
