@@ -64,6 +64,10 @@ fn openai() -> String {
 }
 
 /// A scripted rule: when the caller says any of `when`, say `say`, then maybe act.
+///
+/// A `when` entry that is a key (`"1"`) matches that key press; one that is a digit string
+/// matches digits the caller typed for a `collect_digits` rule, and `{digits}` matches any
+/// such digits (`{digits}` in `say` is replaced by them, spoken one by one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptRule {
@@ -77,6 +81,9 @@ pub struct ScriptRule {
     /// Where a `transfer` goes (a number or SIP URI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// How a `collect_digits` action collects (defaults when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digits: Option<DigitsSpec>,
 }
 
 /// An action after a scripted answer.
@@ -87,21 +94,114 @@ pub enum RuleAction {
     Hangup,
     /// Transfer the call to a human.
     Transfer,
+    /// Collect digits typed on the keypad; they come back to the rules as one input.
+    CollectDigits,
+}
+
+/// How digits are collected: up to `max`, ended early by the `terminator` key or by
+/// `timeout_ms` without a key press.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigitsSpec {
+    /// How many digits at most (1 to 32; default 16).
+    #[serde(default = "default_max_digits")]
+    pub max: u8,
+    /// The key that ends the input early (`#` by default; empty for none).
+    #[serde(default = "default_terminator")]
+    pub terminator: String,
+    /// Wait for the first key after the prompt, and between keys, in milliseconds (default
+    /// 5000).
+    #[serde(default = "default_digit_timeout")]
+    pub timeout_ms: u32,
+}
+
+fn default_max_digits() -> u8 {
+    16
+}
+
+fn default_terminator() -> String {
+    "#".into()
+}
+
+fn default_digit_timeout() -> u32 {
+    crate::agent::DEFAULT_DIGIT_TIMEOUT_MS
+}
+
+impl Default for DigitsSpec {
+    fn default() -> Self {
+        DigitsSpec {
+            max: default_max_digits(),
+            terminator: default_terminator(),
+            timeout_ms: default_digit_timeout(),
+        }
+    }
+}
+
+impl DigitsSpec {
+    /// The request the agent makes.
+    pub fn request(&self) -> crate::agent::DigitRequest {
+        crate::agent::DigitRequest {
+            terminator: self.terminator.trim().chars().next(),
+            timeout_ms: self.timeout_ms.clamp(500, 60_000),
+            ..crate::agent::DigitRequest::new(self.max)
+        }
+    }
 }
 
 /// A speech provider and its options.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `local` (the default) is the embedded offline engine (pocketsphinx, espeak-ng; `voice` picks
+/// an espeak-ng voice). Cloud engines: speech-to-text `deepgram` (streaming WebSocket) or
+/// `openai` (`/v1/audio/transcriptions`, also Whisper servers); text-to-speech `openai`
+/// (`/v1/audio/speech`) or `elevenlabs` (streaming; `voice` is the voice id). `none` (speech-to-
+/// text only) listens with turn detection alone. A cloud provider may name a `fallback`
+/// (`local`) that takes over when it fails or its circuit is open.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderChoice {
     /// Provider name; `local` is the embedded offline one.
     pub provider: String,
+    /// Server root of a cloud provider (its public API when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Model of a cloud provider (its usual one when absent). For the local recognizer of a
+    /// scripted agent, `boosted` transcribes anything with the rule words favoured instead of
+    /// listening for the rule words alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Voice (text-to-speech): an espeak-ng voice, an OpenAI voice or an ElevenLabs voice id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
+    /// Environment variable holding the API key (never stored); no key is sent when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    /// The provider used when this one fails: `local`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
+impl ProviderChoice {
+    /// `provider` with every option at its default.
+    pub fn named(provider: impl Into<String>) -> Self {
+        ProviderChoice {
+            provider: provider.into(),
+            base_url: None,
+            model: None,
+            voice: None,
+            api_key_env: None,
+            fallback: None,
+        }
+    }
+
+    /// Whether this is the embedded offline engine.
+    pub fn is_local(&self) -> bool {
+        self.provider == "local"
+    }
 }
 
 impl Default for ProviderChoice {
     fn default() -> Self {
-        ProviderChoice {
-            provider: "local".into(),
-        }
+        ProviderChoice::named("local")
     }
 }
 
@@ -113,6 +213,7 @@ impl AgentSpec {
             say: say.into(),
             action,
             to: None,
+            digits: None,
         };
         AgentSpec {
             greeting: "Hello, you have reached the demo clinic. How can I help you today?".into(),

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actors::agent::{Brain, BrainError, BrainOutput, BrainUsage, CallerInput, Exchange, ToolCall};
+use actors::agent::{
+    Brain, BrainError, BrainOutput, BrainUsage, CallerInput, DigitRequest, Exchange, ToolCall,
+};
 use actors::providers::llm::{LlmConfigError, OpenAiChatBrain, OpenAiChatConfig};
 use actors::providers::resilience::BreakerState;
 use async_trait::async_trait;
@@ -263,7 +265,10 @@ async fn a_key_press_is_rendered_as_text_and_digits_can_be_collected() {
         out,
         [
             say("Please type your account number"),
-            BrainOutput::Tool(ToolCall::CollectDigits { max: 6 })
+            BrainOutput::Tool(ToolCall::CollectDigits(DigitRequest {
+                tool_call_id: Some("c".into()),
+                ..DigitRequest::new(6)
+            }))
         ]
     );
     let requests = server.requests.lock().unwrap();

@@ -1,12 +1,13 @@
 //! `CachedTts`: hits share audio, concurrent misses synthesize once, the least recently used
-//! phrase is evicted, and failures or cancellations are not cached.
+//! phrase is evicted, failures or cancellations are not cached, and with a disk cache a new
+//! process (a new cache on the same directory) gets phrases from disk, per voice.
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use actors::providers::tts::{CachedTts, EspeakTts, Pcm8k, TtsError, TtsProvider};
+use actors::providers::tts::{CachedTts, DiskCache, EspeakTts, Pcm8k, TtsError, TtsProvider};
 use async_trait::async_trait;
 
 /// A provider that counts its calls, takes `delay` per call, and fails on "fail".
@@ -124,4 +125,37 @@ async fn a_cancelled_synthesis_is_retried_by_the_next_caller() {
         &pcm.0,
         &tts.synthesize("hi").await.expect("now cached").0
     ));
+}
+
+#[tokio::test]
+async fn a_new_cache_on_the_same_directory_reads_phrases_from_disk_per_voice() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = DiskCache::open(dir.path(), 1 << 20).unwrap();
+    let first = cache(4, Duration::ZERO).with_disk(disk.clone());
+    let said = first.synthesize("Hello there").await.unwrap();
+    assert!(first.synthesize("fail").await.is_err());
+    assert_eq!((first.misses(), first.disk_hits()), (2, 0));
+    let files = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(files, 1, "only the phrase that worked is stored");
+
+    // As after a restart: an empty memory cache over the same directory.
+    let second = cache(4, Duration::ZERO).with_disk(disk.clone());
+    assert_eq!(second.synthesize("Hello there").await.unwrap(), said);
+    assert_eq!(second.inner().calls(), 0, "not synthesized again");
+    assert_eq!((second.hits(), second.disk_hits()), (1, 1));
+    assert_eq!(second.synthesize("Hello there").await.unwrap(), said);
+    assert_eq!(
+        (second.hits(), second.disk_hits()),
+        (2, 1),
+        "then from memory"
+    );
+
+    // Another voice of the same engine does not get this voice's audio.
+    let espeak = |voice| EspeakTts::start(voice, 160).expect("espeak-ng is installed");
+    let us = CachedTts::new(espeak("en-us")).with_disk(disk.clone());
+    let gb = CachedTts::new(espeak("en")).with_disk(disk);
+    let a = us.synthesize("Good morning").await.unwrap();
+    let b = gb.synthesize("Good morning").await.unwrap();
+    assert_ne!(a, b);
+    assert_eq!((us.misses(), gb.misses(), gb.disk_hits()), (1, 1, 0));
 }

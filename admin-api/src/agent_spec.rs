@@ -1,9 +1,10 @@
 //! The agent definition the API accepts, checked before it is stored.
 //!
 //! These serde types mirror `actors::spec::AgentSpec` (greeting, answer_after_ms, brain
-//! `scripted {rules[{when[], say, action?}], fallback}` or `llm {model, prompt}`, stt/tts
-//! `{provider}`, unknown fields refused) so that whatever the API stores, the call actors can
-//! load. This crate does not depend on `actors`; if that type changes, change this mirror too.
+//! `scripted {rules[{when[], say, action?, to?, digits?}], fallback}` or `llm {model, prompt}`,
+//! stt/tts `{provider, base_url?, model?, voice?, api_key_env?, fallback?}`, unknown fields
+//! refused) so that whatever the API stores, the call actors can load. This crate does not
+//! depend on `actors`; if that type changes, change this mirror too.
 //! On top of the structure, [`AgentSpecDoc::validate`] checks values (non-empty texts, bounds)
 //! and names the field at fault, e.g. `brain.rules[1].when[0]`.
 
@@ -87,12 +88,43 @@ pub(crate) struct RuleDoc {
     pub(crate) when: Vec<String>,
     /// What the agent answers.
     pub(crate) say: String,
-    /// `hangup` or `transfer` after speaking.
+    /// `hangup`, `transfer` or `collect_digits` after speaking.
     #[serde(default)]
     pub(crate) action: Option<RuleActionDoc>,
     /// Where a `transfer` goes (a number or SIP URI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) to: Option<String>,
+    /// How `collect_digits` collects (defaults when absent). The digits come back to the
+    /// rules: a `when` with exactly those digits, else `{digits}`, matches them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) digits: Option<DigitsDoc>,
+}
+
+/// How digits are collected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DigitsDoc {
+    /// How many digits at most (1–32, default 16).
+    #[serde(default = "default_max_digits")]
+    pub(crate) max: u8,
+    /// The key that ends the input early: `#` (default), `*`, or empty for none.
+    #[serde(default = "default_terminator")]
+    pub(crate) terminator: String,
+    /// Wait for each key in milliseconds (500–60000, default 5000).
+    #[serde(default = "default_digit_timeout")]
+    pub(crate) timeout_ms: u32,
+}
+
+fn default_max_digits() -> u8 {
+    16
+}
+
+fn default_terminator() -> String {
+    "#".into()
+}
+
+fn default_digit_timeout() -> u32 {
+    5_000
 }
 
 /// An action after a scripted answer.
@@ -103,21 +135,103 @@ pub(crate) enum RuleActionDoc {
     Hangup,
     /// Transfer the call to a human.
     Transfer,
+    /// Collect digits typed on the keypad.
+    CollectDigits,
 }
 
-/// A speech provider.
+/// A speech provider and its options.
+///
+/// `local` (default) is the embedded offline engine (`voice`: an espeak-ng voice). Cloud
+/// speech-to-text: `deepgram` or `openai`; cloud text-to-speech: `openai` or `elevenlabs`
+/// (`voice`: the voice id, required). `none` (speech-to-text only) is turn detection alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProviderDoc {
     /// Provider name; `local` is the embedded offline one.
     pub(crate) provider: String,
+    /// Server root of a cloud provider (its public API when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) base_url: Option<String>,
+    /// Model of a cloud provider (its usual one when absent). For the local recognizer of a
+    /// scripted agent, `boosted` transcribes anything with the rule words favoured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) model: Option<String>,
+    /// Voice (text-to-speech).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) voice: Option<String>,
+    /// Environment variable holding the API key (never stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) api_key_env: Option<String>,
+    /// The provider used when this one fails: `local`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) fallback: Option<String>,
 }
 
 impl Default for ProviderDoc {
     fn default() -> ProviderDoc {
         ProviderDoc {
             provider: "local".into(),
+            base_url: None,
+            model: None,
+            voice: None,
+            api_key_env: None,
+            fallback: None,
         }
+    }
+}
+
+impl ProviderDoc {
+    /// Checks the provider of kind `kind` (`stt` or `tts`) against the names it may take.
+    fn validate(&self, kind: &str) -> Result<(), ApiError> {
+        let (names, schemes): (&[&str], &[&str]) = match (kind, self.provider.as_str()) {
+            ("stt", "deepgram") => (
+                &["local", "none", "deepgram", "openai"],
+                &["ws://", "wss://"],
+            ),
+            ("stt", _) => (
+                &["local", "none", "deepgram", "openai"],
+                &["http://", "https://"],
+            ),
+            _ => (&["local", "openai", "elevenlabs"], &["http://", "https://"]),
+        };
+        if !names.contains(&self.provider.as_str()) {
+            return Err(ApiError::invalid(
+                format!("{kind}.provider"),
+                format!("expected one of {}", names.join(", ")),
+            ));
+        }
+        if let Some(url) = &self.base_url
+            && !schemes.iter().any(|s| url.starts_with(s))
+        {
+            return Err(ApiError::invalid(
+                format!("{kind}.base_url"),
+                format!("expected a {} URL", schemes.join(" or ")),
+            ));
+        }
+        if kind == "tts" && self.provider == "elevenlabs" && self.voice.is_none() {
+            return Err(ApiError::invalid(
+                "tts.voice",
+                "the ElevenLabs voice id is required",
+            ));
+        }
+        for (field, value) in [
+            ("model", &self.model),
+            ("voice", &self.voice),
+            ("api_key_env", &self.api_key_env),
+        ] {
+            if let Some(value) = value {
+                text(&format!("{kind}.{field}"), value)?;
+            }
+        }
+        if let Some(fallback) = &self.fallback
+            && !["local", "none"].contains(&fallback.as_str())
+        {
+            return Err(ApiError::invalid(
+                format!("{kind}.fallback"),
+                "expected \"local\" or \"none\"",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -162,6 +276,24 @@ impl AgentSpecDoc {
                         text(&format!("brain.rules[{i}].when[{j}]"), word)?;
                     }
                     text(&format!("brain.rules[{i}].say"), &rule.say)?;
+                    if let Some(d) = &rule.digits {
+                        let field = |f: &str| format!("brain.rules[{i}].digits.{f}");
+                        if !(1..=32).contains(&d.max) {
+                            return Err(ApiError::invalid(field("max"), "must be 1 to 32"));
+                        }
+                        if !["#", "*", ""].contains(&d.terminator.as_str()) {
+                            return Err(ApiError::invalid(
+                                field("terminator"),
+                                "expected \"#\", \"*\" or \"\"",
+                            ));
+                        }
+                        if !(500..=60_000).contains(&d.timeout_ms) {
+                            return Err(ApiError::invalid(
+                                field("timeout_ms"),
+                                "must be 500 to 60000",
+                            ));
+                        }
+                    }
                 }
                 text("brain.fallback", fallback)?;
             }
@@ -194,8 +326,8 @@ impl AgentSpecDoc {
                 }
             }
         }
-        text("stt.provider", &self.stt.provider)?;
-        text("tts.provider", &self.tts.provider)?;
+        self.stt.validate("stt")?;
+        self.tts.validate("tts")?;
         Ok(())
     }
 
@@ -328,6 +460,11 @@ mod tests {
                       "api_key_env": "OPENAI_API_KEY", "system_prompt": "Be brief.", "tools": ["hangup"]},
             "stt": {"provider": "local"}, "tts": {"provider": "local"}});
         AgentSpecDoc::parse(llm).expect("llm");
+        let mut cloud = scripted();
+        cloud["stt"] = json!({"provider": "deepgram", "base_url": "wss://api.deepgram.com",
+            "model": "nova-3", "api_key_env": "DEEPGRAM_API_KEY", "fallback": "local"});
+        cloud["tts"] = json!({"provider": "openai", "voice": "alloy", "fallback": "local"});
+        AgentSpecDoc::parse(cloud).expect("cloud providers");
     }
 
     #[test]
@@ -362,5 +499,24 @@ mod tests {
         assert_eq!(field(v), "brain.tools[0]");
         let v = json!({"brain": {"kind": "llm", "base_url": "http://h", "model": "m", "system_prompt": "p"}});
         assert_eq!(field(v), "greeting");
+        let mut v = scripted();
+        v["brain"]["rules"][0]["digits"] = json!({"max": 40});
+        assert_eq!(field(v), "brain.rules[0].digits.max");
+        let mut v = scripted();
+        v["brain"]["rules"][0]["action"] = json!("collect_digits");
+        v["brain"]["rules"][0]["digits"] = json!({"max": 4, "terminator": "5"});
+        assert_eq!(field(v), "brain.rules[0].digits.terminator");
+        let mut v = scripted();
+        v["tts"] = json!({"provider": "polly"});
+        assert_eq!(field(v), "tts.provider");
+        let mut v = scripted();
+        v["tts"] = json!({"provider": "elevenlabs", "base_url": "http://127.0.0.1:1"});
+        assert_eq!(field(v), "tts.voice");
+        let mut v = scripted();
+        v["stt"] = json!({"provider": "deepgram", "base_url": "https://api.deepgram.com"});
+        assert_eq!(field(v), "stt.base_url");
+        let mut v = scripted();
+        v["stt"] = json!({"provider": "openai", "fallback": "deepgram"});
+        assert_eq!(field(v), "stt.fallback");
     }
 }

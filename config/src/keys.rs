@@ -25,6 +25,8 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("demo", "credit_micros"),
     ("tts", "voice"),
     ("tts", "rate_wpm"),
+    ("tts", "cache_dir"),
+    ("tts", "cache_max_mb"),
     ("log", "level"),
     ("log", "format"),
     ("calls", "max_duration_secs"),

@@ -168,6 +168,12 @@ pub struct TtsConfig {
     pub voice: String,
     /// Speaking rate in words per minute (80-450). Default 160.
     pub rate_wpm: u32,
+    /// Directory of the on-disk phrase cache, relative to the working directory. Non-empty.
+    /// Default `tts-cache`.
+    pub cache_dir: String,
+    /// Most megabytes the on-disk phrase cache keeps (least recently used phrases go first);
+    /// 0 turns it off (0-100000). Default 200.
+    pub cache_max_mb: u32,
 }
 
 impl Default for TtsConfig {
@@ -175,6 +181,8 @@ impl Default for TtsConfig {
         Self {
             voice: "en-us".to_owned(),
             rate_wpm: 160,
+            cache_dir: "tts-cache".to_owned(),
+            cache_max_mb: 200,
         }
     }
 }

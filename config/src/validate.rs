@@ -103,6 +103,14 @@ pub(crate) fn read_config(f: &mut Fields) -> Config {
                 is_single_line,
             ),
             rate_wpm: f.int("tts", "rate_wpm", d.tts.rate_wpm, 80..=450),
+            cache_dir: f.string(
+                "tts",
+                "cache_dir",
+                d.tts.cache_dir,
+                "expected a directory path (non-empty)",
+                is_single_line,
+            ),
+            cache_max_mb: f.int("tts", "cache_max_mb", d.tts.cache_max_mb, 0..=100_000),
         },
         log: LogConfig {
             level: f.string(

@@ -71,7 +71,7 @@ fn unknown_keys_are_reported_alongside_bad_values() {
         got,
         [
             "tts.rate_wpm = 1: expected an integer 80-450",
-            "tts.speed: unknown key (known keys in [tts]: voice, rate_wpm)",
+            "tts.speed: unknown key (known keys in [tts]: voice, rate_wpm, cache_dir, cache_max_mb)",
         ]
     );
 }

@@ -117,6 +117,18 @@ const BAD: &[(&str, &str, &str, &str)] = &[
         "tts.rate_wpm = 79: expected an integer 80-450",
     ),
     (
+        "tts",
+        "cache_dir",
+        "\"\"",
+        "tts.cache_dir = \"\": expected a directory path (non-empty)",
+    ),
+    (
+        "tts",
+        "cache_max_mb",
+        "100001",
+        "tts.cache_max_mb = 100001: expected an integer 0-100000",
+    ),
+    (
         "log",
         "level",
         r#""""#,
@@ -261,6 +273,8 @@ credit_micros = 1_000_000_000_000_000
 [tts]
 voice = "en-gb+f3"
 rate_wpm = 450
+cache_dir = "/var/cache/switch/phrases"
+cache_max_mb = 0
 [log]
 level = "switch=debug,info"
 format = "json"
@@ -281,6 +295,8 @@ drain_timeout_secs = 0
     assert_eq!(config.demo.credit_micros, 1_000_000_000_000_000);
     assert_eq!(config.tts.voice, "en-gb+f3");
     assert_eq!(config.tts.rate_wpm, 450);
+    assert_eq!(config.tts.cache_dir, "/var/cache/switch/phrases");
+    assert_eq!(config.tts.cache_max_mb, 0);
     assert_eq!(config.log.format, LogFormat::Json);
     assert_eq!(config.calls.max_duration_secs, 10);
     assert_eq!(config.calls.drain_timeout_secs, 0);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use actors::call::CallLimits;
 use actors::providers::stt::{PocketSphinxConfig, PocketSphinxStt, SttProvider};
-use actors::providers::tts::{CachedTts, EspeakTts, TtsProvider};
+use actors::providers::tts::{DiskCache, EspeakTts};
 use actors::registry::CallRegistry;
 use actors::sip_link::SipLink;
 use actors::supervisor::SwitchSupervisor;
@@ -28,6 +28,7 @@ use crate::records::StoreCallEvents;
 use crate::router::{Router, RouterConfig, RouterDeps};
 use crate::transport::{Dispatcher, TcpConfig, TcpTransport};
 use crate::trunks::{RegistrarSettings, Registrations, TrunkCache};
+use crate::voices::{LocalEngines, Voices, cached};
 
 /// Most source addresses the per-source INVITE limiter tracks (see [`crate::inbound::InviteLimiter`]).
 const MAX_RATE_LIMITED_SOURCES: usize = 10_000;
@@ -126,10 +127,20 @@ pub async fn run(
         .context("seeding the demo tenant")?;
     recover_open_calls(&store, &config.calls.node_id).await?;
 
-    let tts: Arc<dyn TtsProvider> = Arc::new(CachedTts::new(
+    let disk = if config.tts.cache_max_mb > 0 {
+        let budget = u64::from(config.tts.cache_max_mb) * 1024 * 1024;
+        Some(
+            DiskCache::open(&config.tts.cache_dir, budget)
+                .with_context(|| format!("tts.cache_dir {}", config.tts.cache_dir))?,
+        )
+    } else {
+        None
+    };
+    let tts = cached(
         EspeakTts::start(&config.tts.voice, config.tts.rate_wpm)
             .context("starting offline text-to-speech (espeak-ng)")?,
-    ));
+        disk.as_ref(),
+    );
     let stt: Arc<dyn SttProvider> = Arc::new(
         PocketSphinxStt::start(PocketSphinxConfig::default())
             .context("starting offline speech-to-text (pocketsphinx)")?,
@@ -184,7 +195,13 @@ pub async fn run(
                 supervisor: supervisor.clone(),
                 sip: sip_link,
                 ports: ports.clone(),
-                tts,
+                voices: Arc::new(Voices::new(LocalEngines {
+                    stt,
+                    tts,
+                    voice: config.tts.voice.clone(),
+                    rate_wpm: config.tts.rate_wpm,
+                    disk,
+                })),
                 events: Arc::new(StoreCallEvents::new(
                     store.clone(),
                     config.pricing.clone(),
@@ -192,7 +209,6 @@ pub async fn run(
                 )),
                 charger,
                 tenant_events,
-                stt,
             },
             RouterConfig {
                 public_ip: config.rtp.public_ip,

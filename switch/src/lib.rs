@@ -13,3 +13,4 @@ pub mod router;
 pub mod speech;
 pub mod transport;
 pub mod trunks;
+pub mod voices;

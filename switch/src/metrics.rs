@@ -175,6 +175,16 @@ pub const METRICS: &[(Kind, &str, &str)] = &[
     ),
     (
         Kind::Counter,
+        "tts_cache_requests_total",
+        "Phrases asked of the text-to-speech phrase caches, by result: hit (memory or disk) or miss (synthesized).",
+    ),
+    (
+        Kind::Counter,
+        "tts_fallbacks_total",
+        "Phrases the fallback voice spoke because the agent's text-to-speech provider failed, by provider.",
+    ),
+    (
+        Kind::Counter,
         "webhook_deliveries_total",
         "Webhook deliveries: delivered, failed (gave up), retried attempts, dropped events.",
     ),

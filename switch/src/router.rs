@@ -10,8 +10,6 @@ use std::time::SystemTime;
 use actors::call::{BillingSetup, CallLimits, CallSetup, LegSetup, MediaSetup};
 use actors::meter::{Charger, MeterPlan};
 use actors::outcome::CallEvents;
-use actors::providers::stt::SttProvider;
-use actors::providers::tts::TtsProvider;
 use actors::registry::LiveStats;
 use actors::sip_link::{SipCommand, SipEvent, SipLink};
 use actors::spec::AgentSpec;
@@ -31,7 +29,9 @@ use tracing::{info, warn};
 use crate::events::TenantEvents;
 use crate::inbound::{GateRefusal, InboundGate};
 use crate::records::unix_ms;
+use crate::speech::{AgentSpeech, agent_speech};
 use crate::trunks::SUPPORTED_CODECS;
+use crate::voices::Voices;
 
 mod outbound;
 
@@ -65,16 +65,14 @@ pub struct RouterDeps {
     pub sip: SipLink,
     /// RTP ports.
     pub ports: Arc<PortPool>,
-    /// Text-to-speech.
-    pub tts: Arc<dyn TtsProvider>,
+    /// The speech engines agents choose.
+    pub voices: Arc<Voices>,
     /// Call lifecycle reports.
     pub events: Arc<dyn CallEvents>,
     /// The wallet the meters charge.
     pub charger: Arc<dyn Charger>,
     /// Tenant webhook events.
     pub tenant_events: TenantEvents,
-    /// Speech-to-text.
-    pub stt: Arc<dyn SttProvider>,
 }
 
 /// The INVITE router.
@@ -83,11 +81,10 @@ pub struct Router {
     supervisor: ActorRef<SupervisorMsg>,
     sip: SipLink,
     ports: Arc<PortPool>,
-    tts: Arc<dyn TtsProvider>,
+    voices: Arc<Voices>,
     events: Arc<dyn CallEvents>,
     charger: Arc<dyn Charger>,
     tenant_events: TenantEvents,
-    stt: Arc<dyn SttProvider>,
     config: RouterConfig,
     /// Call-IDs whose INVITE was cancelled while being admitted.
     pub(crate) cancelled: Arc<DashSet<String>>,
@@ -133,11 +130,10 @@ impl Router {
             supervisor: deps.supervisor,
             sip: deps.sip,
             ports: deps.ports,
-            tts: deps.tts,
+            voices: deps.voices,
             events: deps.events,
             charger: deps.charger,
             tenant_events: deps.tenant_events,
-            stt: deps.stt,
             config,
             cancelled: Arc::new(DashSet::new()),
             draining: AtomicBool::new(false),
@@ -268,7 +264,7 @@ impl Router {
             warn!(%call_id, agent = %route.agent.id, %err, "agent spec unreadable");
             refuse(500, "agent_misconfigured")
         })?;
-        let speech = crate::speech::speech_setup(&agent, self.stt.clone()).map_err(|err| {
+        let AgentSpeech { speech, tts } = agent_speech(&agent, &self.voices).map_err(|err| {
             warn!(%call_id, agent = %route.agent.id, %err, "agent cannot take calls");
             refuse(503, "agent_unavailable")
         })?;
@@ -379,7 +375,7 @@ impl Router {
             local_media: local,
             media,
             agent,
-            tts: self.tts.clone(),
+            tts,
             sip: self.sip.clone(),
             events: self.events.clone(),
             limits: self.config.limits,

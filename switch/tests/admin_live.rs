@@ -185,8 +185,22 @@ async fn every_agent_the_actors_understand_is_accepted_by_the_api() {
     let mut spec = actors::spec::AgentSpec::demo();
     spec.record = true;
     spec.stt.provider = "none".into();
+    spec.tts = actors::spec::ProviderChoice {
+        base_url: Some("http://127.0.0.1:9".into()),
+        voice: Some("nova".into()),
+        api_key_env: Some("OPENAI_API_KEY".into()),
+        fallback: Some("local".into()),
+        ..actors::spec::ProviderChoice::named("openai")
+    };
     if let actors::spec::Brain::Scripted { rules, .. } = &mut spec.brain {
         rules[2].to = Some("sip:frontdesk@127.0.0.1".into());
+        rules.push(actors::spec::ScriptRule {
+            when: vec!["account".into()],
+            say: "Type your account number.".into(),
+            action: Some(actors::spec::RuleAction::CollectDigits),
+            to: None,
+            digits: Some(actors::spec::DigitsSpec::default()),
+        });
     }
     let mut body = serde_json::to_value(&spec).unwrap();
     body["name"] = "Same shape".into();

@@ -15,7 +15,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use common::{SwitchProcess, eventually};
 use loadtests::SippRun;
-use store::{CallState, NewTenant, Speaker, Store};
+use store::{CallState, Speaker, Store};
 
 /// An OpenAI-compatible server on 127.0.0.1: `healthy` streams an answer as SSE, else 500s.
 async fn model_server(healthy: bool, hits: Arc<AtomicUsize>) -> String {
@@ -52,32 +52,14 @@ async fn model_server(healthy: bool, hits: Arc<AtomicUsize>) -> String {
 
 async fn llm_tenant(url: &str, base_url: &str) -> (Store, String) {
     let store = Store::connect(url, 2).await.unwrap();
-    let tenant = store
-        .create_tenant(&NewTenant {
-            name: "LLM".into(),
-            rate_per_minute_micros: 0,
-            billing_increment_secs: 1,
-            min_billable_secs: 0,
-            max_concurrent_calls: 5,
-            paused: false,
-        })
-        .await
-        .unwrap();
     let spec = serde_json::json!({
         "greeting": "Hello, how can I help?",
         "brain": {"kind": "llm", "base_url": base_url, "model": "test-model",
                   "system_prompt": "You book appointments.", "tools": ["hangup"],
                   "fallback": "Sorry, our assistant is unavailable right now."},
     });
-    let agent = store
-        .create_agent(&tenant.id, "llm", &spec.to_string())
-        .await
-        .unwrap();
-    store
-        .create_number(&tenant.id, "4000", &agent.id)
-        .await
-        .unwrap();
-    (store, tenant.id)
+    let tenant = common::agent_on_number(&store, &spec, "4000").await;
+    (store, tenant)
 }
 
 async fn call_with_a_request(

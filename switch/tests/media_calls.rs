@@ -6,20 +6,9 @@ mod common;
 use std::time::Duration;
 
 use actors::spec::AgentSpec;
-use common::{SwitchProcess, eventually};
+use common::{SwitchProcess, one_ended_call};
 use loadtests::SippRun;
-use store::{CallRecord, CallState, NewTenant, Store};
-
-async fn one_ended_call(store: &Store) -> CallRecord {
-    let done = eventually(Duration::from_secs(10), || async {
-        let calls = store.list_calls(None, 5).await.unwrap();
-        calls.len() == 1 && calls[0].state == CallState::Ended
-    })
-    .await;
-    let calls = store.list_calls(None, 5).await.unwrap();
-    assert!(done, "{calls:#?}");
-    calls.into_iter().next().unwrap()
-}
+use store::{CallRecord, Store};
 
 fn media(call: &CallRecord) -> serde_json::Value {
     serde_json::from_str(call.media.as_deref().expect("media on the record")).unwrap()
@@ -88,33 +77,11 @@ async fn a_recorded_call_leaves_a_stereo_wav() {
     let file = common::speech_scenario("uac_speech.xml", dir.path());
     let db = format!("sqlite://{}/rec.db", dir.path().display());
     let store = Store::connect(&db, 2).await.unwrap();
-    let tenant = store
-        .create_tenant(&NewTenant {
-            name: "Recorded".into(),
-            rate_per_minute_micros: 0,
-            billing_increment_secs: 1,
-            min_billable_secs: 0,
-            max_concurrent_calls: 5,
-            paused: false,
-        })
-        .await
-        .unwrap();
     let spec = AgentSpec {
         record: true,
         ..AgentSpec::demo()
     };
-    let agent = store
-        .create_agent(
-            &tenant.id,
-            "recorder",
-            &serde_json::to_string(&spec).unwrap(),
-        )
-        .await
-        .unwrap();
-    store
-        .create_number(&tenant.id, "3000", &agent.id)
-        .await
-        .unwrap();
+    common::agent_on_number(&store, &serde_json::to_value(&spec).unwrap(), "3000").await;
     let recordings = dir.path().join("recordings");
     let recordings_dir = recordings.display().to_string();
     let switch = SwitchProcess::start(&[

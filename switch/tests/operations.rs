@@ -5,17 +5,8 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{SwitchProcess, eventually};
+use common::{SwitchProcess, eventually, sample};
 use loadtests::SippRun;
-
-/// The value of the first sample line of `metrics` that starts with `series`.
-fn sample(metrics: &str, series: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(series))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_real_calls() {
@@ -102,6 +93,7 @@ fn dashboard_metrics_exist(metrics: &str) {
         "result",
         "kind",
         "hangup_by",
+        "hit",
         "e6",
     ];
     let mut checked = 0;

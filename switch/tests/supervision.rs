@@ -23,6 +23,7 @@ use switch::billing::StoreCharger;
 use switch::events::TenantEvents;
 use switch::records::StoreCallEvents;
 use switch::router::{Router, RouterConfig, RouterDeps};
+use switch::voices::{LocalEngines, Voices};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -74,7 +75,13 @@ async fn a_failed_tts_actor_is_restarted_and_a_killed_call_still_ends_properly()
             supervisor,
             sip: sip_link,
             ports,
-            tts,
+            voices: Arc::new(Voices::new(LocalEngines {
+                stt,
+                tts,
+                voice: "en-us".into(),
+                rate_wpm: 160,
+                disk: None,
+            })),
             events: Arc::new(StoreCallEvents::new(
                 store.clone(),
                 config.pricing.clone(),
@@ -82,7 +89,6 @@ async fn a_failed_tts_actor_is_restarted_and_a_killed_call_still_ends_properly()
             )),
             charger: Arc::new(StoreCharger::new(store.clone(), tenant_events.clone())),
             tenant_events,
-            stt,
         },
         RouterConfig {
             public_ip: "127.0.0.1".parse().unwrap(),

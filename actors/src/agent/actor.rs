@@ -79,11 +79,10 @@ impl AgentState {
 
     fn start(&mut self, myself: &ActorRef<AgentMsg>, turn: u64, input: CallerInput) {
         self.cancel();
-        if let CallerInput::Speech(text) = &input {
-            self.remember(true, text.clone());
-        }
-        let brain = self.args.brain.clone();
+        // The brain gets the input on its own, after the history of the turns before it.
         let history = self.history.clone();
+        self.remember(true, input.as_text());
+        let brain = self.args.brain.clone();
         let call = self.args.ctx.call.clone();
         let me = myself.clone();
         let timeout = self.args.first_output_timeout;

@@ -18,6 +18,60 @@ pub enum CallerInput {
     Speech(String),
     /// Pressed a key.
     Dtmf(char),
+    /// Typed digits the agent asked for with [`ToolCall::CollectDigits`] (empty when the
+    /// caller typed none before the timeout).
+    Digits {
+        /// The digits, without the terminator.
+        digits: String,
+        /// The request they answer.
+        request: DigitRequest,
+    },
+}
+
+impl CallerInput {
+    /// The input as a line of text (what a language model is told).
+    pub fn as_text(&self) -> String {
+        match self {
+            CallerInput::Speech(text) => text.clone(),
+            CallerInput::Dtmf(key) => format!("The caller pressed {key}"),
+            CallerInput::Digits { digits, .. } if digits.is_empty() => {
+                "The caller typed no digits".into()
+            }
+            CallerInput::Digits { digits, .. } => format!("The caller typed {digits}"),
+        }
+    }
+}
+
+/// How the agent wants digits collected: up to `max` digits, ended early by the
+/// `terminator` key or by `timeout_ms` without a key press.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigitRequest {
+    /// How many digits at most (1 to [`MAX_DIGITS`]).
+    pub max: u8,
+    /// The key that ends the input early (not part of the digits); none when `None`.
+    pub terminator: Option<char>,
+    /// How long to wait for the first key after the prompt, and between keys.
+    pub timeout_ms: u32,
+    /// The language model's id of this tool call, echoed with the result.
+    pub tool_call_id: Option<String>,
+}
+
+/// Most digits one request collects.
+pub const MAX_DIGITS: u8 = 32;
+
+/// The default wait for a key.
+pub const DEFAULT_DIGIT_TIMEOUT_MS: u32 = 5_000;
+
+impl DigitRequest {
+    /// Up to `max` digits (clamped to 1..=[`MAX_DIGITS`]), ended by `#`, 5 s per key.
+    pub fn new(max: u8) -> Self {
+        DigitRequest {
+            max: max.clamp(1, MAX_DIGITS),
+            terminator: Some('#'),
+            timeout_ms: DEFAULT_DIGIT_TIMEOUT_MS,
+            tool_call_id: None,
+        }
+    }
 }
 
 /// A tool the agent can use.
@@ -30,11 +84,9 @@ pub enum ToolCall {
         /// Where to.
         to: Option<String>,
     },
-    /// Collect up to `max` digits (the next key presses go to the agent as one input).
-    CollectDigits {
-        /// How many digits at most.
-        max: u8,
-    },
+    /// Collect digits (the next key presses go to the agent as one input,
+    /// [`CallerInput::Digits`]).
+    CollectDigits(DigitRequest),
 }
 
 /// What a brain produces, in order, while it thinks.

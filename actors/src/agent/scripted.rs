@@ -1,11 +1,16 @@
 //! The scripted brain: keyword rules checked in order (`when` words or phrases, matched as whole
 //! words, case-insensitive), each with a phrase to say and an optional action; a fallback when
-//! nothing matches. Free, instant, and the demo tenant's default.
+//! nothing matches. Key presses match a `when` that is that key; digits collected for a
+//! `collect_digits` rule match a `when` with those digits, else one with `{digits}`. Free,
+//! instant, and the demo tenant's default.
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use super::{Brain, BrainError, BrainOutput, BrainUsage, CallerInput, Exchange, ToolCall};
+
+/// The `when` entry that matches any collected digits, and the placeholder for them in `say`.
+const DIGITS: &str = "{digits}";
 use crate::spec::{RuleAction, ScriptRule};
 
 /// A scripted agent.
@@ -27,6 +32,7 @@ impl ScriptedBrain {
             .rules
             .iter()
             .flat_map(|r| r.when.iter())
+            .filter(|w| w.trim() != DIGITS)
             .flat_map(|w| words_of(w))
             .collect();
         words.sort();
@@ -50,6 +56,15 @@ impl ScriptedBrain {
                 self.rules
                     .iter()
                     .find(|rule| rule.when.iter().any(|w| w.trim() == key))
+            }
+            CallerInput::Digits { digits, .. } if digits.is_empty() => None,
+            CallerInput::Digits { digits, .. } => {
+                let exactly = |pattern: &str| {
+                    self.rules
+                        .iter()
+                        .find(|rule| rule.when.iter().any(|w| w.trim() == pattern))
+                };
+                exactly(digits).or_else(|| exactly(DIGITS))
             }
         }
     }
@@ -81,14 +96,27 @@ impl Brain for ScriptedBrain {
         let closed = |_| BrainError::Provider("the call is gone".into());
         match self.matching_rule(input) {
             Some(rule) => {
-                out.send(BrainOutput::Say(rule.say.clone()))
-                    .await
-                    .map_err(closed)?;
+                let say = match input {
+                    // Spoken one by one: "1 2 3 4", not "one thousand two hundred…".
+                    CallerInput::Digits { digits, .. } => rule.say.replace(
+                        DIGITS,
+                        &digits
+                            .chars()
+                            .map(String::from)
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
+                    _ => rule.say.clone(),
+                };
+                out.send(BrainOutput::Say(say)).await.map_err(closed)?;
                 let tool = match &rule.action {
                     Some(RuleAction::Hangup) => Some(ToolCall::Hangup),
                     Some(RuleAction::Transfer) => Some(ToolCall::Transfer {
                         to: rule.to.clone(),
                     }),
+                    Some(RuleAction::CollectDigits) => Some(ToolCall::CollectDigits(
+                        rule.digits.clone().unwrap_or_default().request(),
+                    )),
                     None => None,
                 };
                 if let Some(tool) = tool {
@@ -145,6 +173,55 @@ mod tests {
         assert!(matches!(&out[..], [BrainOutput::Say(s)] if s.starts_with("Sorry")));
         let out = answer(&brain, CallerInput::Dtmf('7')).await;
         assert!(out.is_empty());
+    }
+
+    #[tokio::test]
+    async fn collected_digits_match_their_rule_and_are_spoken_one_by_one() {
+        let rule = |when: &str, say: &str, action| ScriptRule {
+            when: vec![when.into()],
+            say: say.into(),
+            action,
+            to: None,
+            digits: None,
+        };
+        let brain = ScriptedBrain::new(
+            vec![
+                ScriptRule {
+                    digits: Some(crate::spec::DigitsSpec {
+                        max: 4,
+                        terminator: String::new(),
+                        timeout_ms: 3_000,
+                    }),
+                    ..rule("1", "Type your PIN.", Some(RuleAction::CollectDigits))
+                },
+                rule("0000", "That PIN is blocked.", None),
+                rule("{digits}", "Thanks, PIN {digits}.", None),
+            ],
+            "Sorry?".into(),
+        );
+        assert!(!brain.vocabulary().iter().any(|w| w == "digits"));
+        let out = answer(&brain, CallerInput::Dtmf('1')).await;
+        let [
+            BrainOutput::Say(_),
+            BrainOutput::Tool(ToolCall::CollectDigits(request)),
+        ] = &out[..]
+        else {
+            panic!("{out:?}")
+        };
+        assert_eq!(
+            (request.max, request.terminator, request.timeout_ms),
+            (4, None, 3_000)
+        );
+        let typed = |digits: &str| CallerInput::Digits {
+            digits: digits.into(),
+            request: request.clone(),
+        };
+        let out = answer(&brain, typed("4711")).await;
+        assert_eq!(out, [BrainOutput::Say("Thanks, PIN 4 7 1 1.".into())]);
+        let out = answer(&brain, typed("0000")).await;
+        assert_eq!(out, [BrainOutput::Say("That PIN is blocked.".into())]);
+        let out = answer(&brain, typed("")).await;
+        assert_eq!(out, [BrainOutput::Say("Sorry?".into())]);
     }
 
     #[test]

@@ -148,6 +148,9 @@ impl CallActor {
                     Self::finish(myself, state, HangupBy::Agent, "agent_hangup", true).await;
                     return;
                 }
+                Effect::DigitTimer { generation, after } => {
+                    myself.send_after(after, move || CallMsg::DigitTimeout(generation));
+                }
                 Effect::Transfer(to) => match to.or_else(|| state.transfer_to.clone()) {
                     Some(target) => {
                         let _ = c.dialog.cast(DialogMsg::Transfer(target));
@@ -388,6 +391,9 @@ impl ractor::Actor for CallActor {
             CallMsg::Dtmf(digit) => {
                 info!(call_id = %state.call_id, %digit, "DTMF from the caller");
                 state.conversation.caller_dtmf(digit, Instant::now())
+            }
+            CallMsg::DigitTimeout(generation) => {
+                state.conversation.digit_timeout(generation, Instant::now())
             }
             CallMsg::AgentOutput { turn, output, at } => {
                 state.conversation.agent_output(turn, output, at)

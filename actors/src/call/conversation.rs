@@ -1,10 +1,11 @@
 //! The conversation of one call, as the call actor keeps it: which agent turn is in progress,
-//! which of its phrases have really gone out (playout marks), barge-in, the transcript turns and
-//! the per-turn latency. Pure bookkeeping: every input returns the effects the actor carries out.
+//! which of its phrases have really gone out (playout marks), barge-in, digit collection, the
+//! transcript turns and the per-turn latency. Pure bookkeeping: every input returns the effects
+//! the actor carries out (timers included: the actor sends the timeout back when it is due).
 
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::agent::{BrainOutput, CallerInput, ToolCall};
+use crate::agent::{BrainOutput, CallerInput, DigitRequest, ToolCall};
 use crate::media::{Edge, PlayoutMark};
 use crate::outcome::{Speaker, TranscriptEntry};
 use crate::tts_actor::Utterance;
@@ -46,6 +47,17 @@ pub(crate) enum Effect {
     Hangup,
     /// Transfer the call.
     Transfer(Option<String>),
+    /// Call [`Conversation::digit_timeout`] with `generation` after `after`.
+    DigitTimer { generation: u64, after: Duration },
+}
+
+/// Digits being collected for the agent.
+#[derive(Debug)]
+struct Collecting {
+    request: DigitRequest,
+    digits: String,
+    /// The generation of the one timer that counts (older ones are stale).
+    timer: Option<u64>,
 }
 
 /// Per-turn latency: caller stopped speaking → recognizer's final → agent's first output →
@@ -129,6 +141,8 @@ pub(crate) struct Conversation {
     next_turn: u64,
     turn: Option<AgentTurn>,
     fallback: String,
+    collecting: Option<Collecting>,
+    timers: u64,
 }
 
 impl Conversation {
@@ -138,7 +152,73 @@ impl Conversation {
             next_turn: 0,
             turn: None,
             fallback,
+            collecting: None,
+            timers: 0,
         }
+    }
+
+    /// (Re)starts the wait for the next key of the digits being collected.
+    fn arm_digit_timer(&mut self, effects: &mut Vec<Effect>) {
+        let Some(collecting) = &mut self.collecting else {
+            return;
+        };
+        self.timers += 1;
+        collecting.timer = Some(self.timers);
+        effects.push(Effect::DigitTimer {
+            generation: self.timers,
+            after: Duration::from_millis(collecting.request.timeout_ms.into()),
+        });
+    }
+
+    /// The digits are complete: they are the caller's turn.
+    fn digits_done(&mut self, at: Instant, effects: &mut Vec<Effect>) {
+        let Some(Collecting {
+            request, digits, ..
+        }) = self.collecting.take()
+        else {
+            return;
+        };
+        if self.turn.is_some() {
+            self.interrupt(at, effects);
+        }
+        if !digits.is_empty() {
+            effects.push(Effect::Record(caller_turn(
+                String::new(),
+                Some(digits.clone()),
+            )));
+        }
+        self.ask(at, at, CallerInput::Digits { digits, request }, effects);
+    }
+
+    /// Starts the agent turn answering `input` (the caller stopped at `speech_ended`, the
+    /// input was known at `final_at`).
+    fn ask(
+        &mut self,
+        speech_ended: Instant,
+        final_at: Instant,
+        input: CallerInput,
+        effects: &mut Vec<Effect>,
+    ) {
+        let timing = Timing {
+            speech_ended: Some(speech_ended),
+            stt_final: Some(final_at),
+            ..Timing::default()
+        };
+        let turn = self.new_turn(timing);
+        effects.push(Effect::Ask { turn, input });
+    }
+
+    /// The wait for a key ran out: the digits so far (maybe none) go to the agent.
+    pub(crate) fn digit_timeout(&mut self, generation: u64, at: Instant) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if self
+            .collecting
+            .as_ref()
+            .is_some_and(|c| c.timer == Some(generation))
+        {
+            self.digits_done(at, &mut effects);
+        }
+        effects
     }
 
     fn new_turn(&mut self, timing: Timing) -> u64 {
@@ -193,36 +273,49 @@ impl Conversation {
         if self.turn.is_some() {
             self.interrupt(final_at, &mut effects);
         }
+        // Speaking instead of typing ends the collection: the words are the answer.
+        self.collecting = None;
         effects.push(Effect::Record(caller_turn(text.to_string(), None)));
-        let timing = Timing {
-            speech_ended: Some(speech_ended),
-            stt_final: Some(final_at),
-            ..Timing::default()
-        };
-        let turn = self.new_turn(timing);
-        effects.push(Effect::Ask {
-            turn,
-            input: CallerInput::Speech(text.to_string()),
-        });
+        self.ask(
+            speech_ended,
+            final_at,
+            CallerInput::Speech(text.to_string()),
+            &mut effects,
+        );
         effects
     }
 
-    /// A key press.
+    /// A key press: one digit of those being collected (typing ahead of the prompt cuts it
+    /// short), or else a turn of its own.
     pub(crate) fn caller_dtmf(&mut self, digit: char, at: Instant) -> Vec<Effect> {
-        let mut effects = vec![Effect::Record(caller_turn(String::new(), Some(digit)))];
+        if let Some(collecting) = &mut self.collecting {
+            let mut effects = Vec::new();
+            let ends = collecting.request.terminator == Some(digit);
+            if !ends {
+                collecting.digits.push(digit);
+            }
+            if ends || collecting.digits.len() >= usize::from(collecting.request.max) {
+                self.digits_done(at, &mut effects);
+            } else {
+                if self
+                    .turn
+                    .as_ref()
+                    .is_some_and(|t| t.playing_since.is_some())
+                {
+                    self.interrupt(at, &mut effects);
+                }
+                self.arm_digit_timer(&mut effects);
+            }
+            return effects;
+        }
+        let mut effects = vec![Effect::Record(caller_turn(
+            String::new(),
+            Some(digit.to_string()),
+        ))];
         if self.turn.is_some() {
             self.interrupt(at, &mut effects);
         }
-        let timing = Timing {
-            speech_ended: Some(at),
-            stt_final: Some(at),
-            ..Timing::default()
-        };
-        let turn = self.new_turn(timing);
-        effects.push(Effect::Ask {
-            turn,
-            input: CallerInput::Dtmf(digit),
-        });
+        self.ask(at, at, CallerInput::Dtmf(digit), &mut effects);
         effects
     }
 
@@ -246,6 +339,10 @@ impl Conversation {
         let Some(turn) = self.turn.take() else { return };
         let cut_short = !turn.phrases.iter().all(|p| p.ended) || !turn.brain_done;
         effects.push(Effect::Interrupt);
+        if self.collecting.as_ref().is_some_and(|c| c.timer.is_none()) {
+            // The prompt was cut short: the wait for keys starts now.
+            self.arm_digit_timer(effects);
+        }
         let said: Vec<&str> = turn
             .phrases
             .iter()
@@ -273,6 +370,14 @@ impl Conversation {
         match output {
             BrainOutput::Say(text) => self.say(text, at, &mut effects),
             BrainOutput::Tool(tool) => {
+                if let ToolCall::CollectDigits(request) = &tool {
+                    // Keys count from now (typing ahead); the wait starts after the prompt.
+                    self.collecting = Some(Collecting {
+                        request: request.clone(),
+                        digits: String::new(),
+                        timer: None,
+                    });
+                }
                 if let Some(t) = &mut self.turn {
                     t.tool = Some(tool);
                 }
@@ -398,16 +503,22 @@ impl Conversation {
         match turn.tool {
             Some(ToolCall::Hangup) => effects.push(Effect::Hangup),
             Some(ToolCall::Transfer { to }) => effects.push(Effect::Transfer(to)),
-            Some(ToolCall::CollectDigits { .. }) | None => {}
+            // The prompt has played: the wait for the first key starts.
+            Some(ToolCall::CollectDigits(_))
+                if self.collecting.as_ref().is_some_and(|c| c.timer.is_none()) =>
+            {
+                self.arm_digit_timer(effects);
+            }
+            Some(ToolCall::CollectDigits(_)) | None => {}
         }
     }
 }
 
-fn caller_turn(text: String, dtmf: Option<char>) -> TranscriptEntry {
+fn caller_turn(text: String, dtmf: Option<String>) -> TranscriptEntry {
     TranscriptEntry {
         speaker: Speaker::Caller,
         text,
-        dtmf: dtmf.map(|d| d.to_string()),
+        dtmf,
         at: SystemTime::now(),
         interrupted: false,
         latency: None,

@@ -112,6 +112,8 @@ pub enum CallMsg {
     Say(String),
     /// The caller pressed a key (RFC 4733 or SIP INFO).
     Dtmf(char),
+    /// The wait for a key of collected digits ran out (the timer of this generation).
+    DigitTimeout(u64),
     /// A playout mark went out at the given instant.
     Played(PlayoutMark, Instant),
 }

@@ -48,6 +48,7 @@ struct Attempt {
     agent: actors::spec::AgentSpec,
     plan: actors::meter::MeterPlan,
     speech: actors::call::SpeechSetup,
+    tts: Arc<dyn actors::providers::tts::TtsProvider>,
     socket: tokio::net::UdpSocket,
     lease: rtp::PortLease,
     local: LocalMedia,
@@ -124,8 +125,9 @@ impl Router {
         }
         let agent: actors::spec::AgentSpec = serde_json::from_str(&agent_row.spec)
             .map_err(|err| OriginateError::Unsupported(format!("agent spec unreadable: {err}")))?;
-        let speech = crate::speech::speech_setup(&agent, self.stt.clone())
-            .map_err(|err| OriginateError::Unsupported(err.to_string()))?;
+        let crate::speech::AgentSpeech { speech, tts } =
+            crate::speech::agent_speech(&agent, &self.voices)
+                .map_err(|err| OriginateError::Unavailable(err.to_string()))?;
         let (socket, lease) = self
             .bind_rtp()
             .await
@@ -206,6 +208,7 @@ impl Router {
             agent,
             plan,
             speech,
+            tts,
             socket,
             lease,
             local,
@@ -528,6 +531,7 @@ impl Router {
             agent,
             plan,
             speech,
+            tts,
             socket,
             lease,
             local,
@@ -551,7 +555,7 @@ impl Router {
             local_media: local,
             media,
             agent,
-            tts: self.tts.clone(),
+            tts,
             sip: self.sip.clone(),
             events: self.events.clone(),
             limits: self.config.limits,

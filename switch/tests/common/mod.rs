@@ -239,3 +239,96 @@ fn dechunk(body: &str) -> String {
         rest = after[n..].trim_start_matches("\r\n");
     }
 }
+
+/// A free tenant in `store` whose number `number` reaches an agent with `spec`; the tenant id.
+pub async fn agent_on_number(
+    store: &store::Store,
+    spec: &serde_json::Value,
+    number: &str,
+) -> String {
+    let tenant = store
+        .create_tenant(&store::NewTenant {
+            name: format!("Tenant {number}"),
+            rate_per_minute_micros: 0,
+            billing_increment_secs: 1,
+            min_billable_secs: 0,
+            max_concurrent_calls: 5,
+            paused: false,
+        })
+        .await
+        .unwrap();
+    let agent = store
+        .create_agent(&tenant.id, &format!("agent {number}"), &spec.to_string())
+        .await
+        .unwrap();
+    store
+        .create_number(&tenant.id, number, &agent.id)
+        .await
+        .unwrap();
+    tenant.id
+}
+
+/// Waits up to 10 s for exactly one call in `store` to have ended, and returns it.
+pub async fn one_ended_call(store: &store::Store) -> store::CallRecord {
+    let done = eventually(Duration::from_secs(10), || async {
+        let calls = store.list_calls(None, 5).await.unwrap();
+        calls.len() == 1 && calls[0].state == store::CallState::Ended
+    })
+    .await;
+    let calls = store.list_calls(None, 5).await.unwrap();
+    assert!(done, "{calls:#?}");
+    calls.into_iter().next().unwrap()
+}
+
+/// The (caller, agent) channels of a call recording (stereo 16-bit WAV, 44-byte header).
+pub fn recording_channels(wav: &std::path::Path) -> (Vec<i16>, Vec<i16>) {
+    let bytes = std::fs::read(wav).unwrap_or_else(|e| panic!("{}: {e}", wav.display()));
+    assert_eq!(&bytes[0..4], b"RIFF");
+    bytes[44..]
+        .chunks_exact(4)
+        .map(|f| {
+            (
+                i16::from_le_bytes([f[0], f[1]]),
+                i16::from_le_bytes([f[2], f[3]]),
+            )
+        })
+        .unzip()
+}
+
+/// The value of the first sample line of `metrics` (Prometheus text) that starts with `series`.
+pub fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// A switch on the database at `database_url` (not seeded with the demo), with `extra`
+/// environment overrides.
+pub fn start_on(database_url: &str, extra: &[(&str, &str)]) -> SwitchProcess {
+    let mut env = vec![
+        ("SWITCH_DATABASE_URL", database_url),
+        ("SWITCH_DEMO_SEED", "false"),
+    ];
+    env.extend_from_slice(extra);
+    SwitchProcess::start(&env)
+}
+
+/// Places one SIPp call of `scenario` to `number`, lasting `duration`, and checks it went
+/// through.
+pub async fn one_call(switch: &SwitchProcess, scenario: PathBuf, number: &str, duration: Duration) {
+    let (sip, number) = (switch.sip, number.to_owned());
+    let report = tokio::task::spawn_blocking(move || {
+        loadtests::SippRun::scenario(&scenario)
+            .target(sip)
+            .service(&number)
+            .call_duration(duration)
+            .timeout(duration + Duration::from_secs(26))
+            .run()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(report.all_successful(1), "{report:?}\n{}", switch.log());
+}

@@ -135,3 +135,156 @@ fn dtmf_is_a_caller_turn() {
         })
     ));
 }
+
+/// A conversation whose agent (turn 1, answering the key "1") asked for digits with `request`
+/// and whose prompt has played out; returns the timer effect the end of the prompt armed.
+fn collecting(request: DigitRequest, t0: Instant) -> (Conversation, Vec<Effect>) {
+    let mut c = conversation();
+    let asked = c.caller_dtmf('1', t0);
+    let Some(Effect::Ask { turn, .. }) = asked.last() else {
+        panic!("{asked:?}")
+    };
+    let turn = *turn;
+    c.agent_output(turn, BrainOutput::Say("Type your PIN.".into()), t0);
+    c.agent_output(
+        turn,
+        BrainOutput::Tool(ToolCall::CollectDigits(request)),
+        t0,
+    );
+    c.agent_done(turn, false, t0);
+    c.played(mark(turn, 0, Edge::Start), t0);
+    let done = c.played(mark(turn, 0, Edge::End), t0 + Duration::from_secs(1));
+    (c, done)
+}
+
+fn asked_digits(effects: &[Effect]) -> Option<&str> {
+    effects.iter().find_map(|e| match e {
+        Effect::Ask {
+            input: CallerInput::Digits { digits, .. },
+            ..
+        } => Some(digits.as_str()),
+        _ => None,
+    })
+}
+
+fn timer(effects: &[Effect]) -> Option<(u64, Duration)> {
+    effects.iter().find_map(|e| match e {
+        Effect::DigitTimer { generation, after } => Some((*generation, *after)),
+        _ => None,
+    })
+}
+
+#[test]
+fn collected_digits_end_with_the_terminator_and_are_one_caller_turn() {
+    let t0 = Instant::now();
+    let (mut c, done) = collecting(DigitRequest::new(8), t0);
+    assert_eq!(
+        timer(&done).map(|t| t.1),
+        Some(Duration::from_secs(5)),
+        "the wait starts when the prompt has played: {done:?}"
+    );
+    for d in ['1', '2', '3', '4'] {
+        let e = c.caller_dtmf(d, t0);
+        assert!(
+            records(&e).is_empty() && asked_digits(&e).is_none(),
+            "{e:?}"
+        );
+        assert!(timer(&e).is_some(), "each key restarts the wait");
+    }
+    let e = c.caller_dtmf('#', t0);
+    assert_eq!(asked_digits(&e), Some("1234"));
+    let turn = records(&e);
+    assert_eq!(turn.len(), 1);
+    assert_eq!(turn[0].dtmf.as_deref(), Some("1234"));
+    assert_eq!(turn[0].speaker, Speaker::Caller);
+    // Collection is over: the next key is a turn of its own again.
+    let e = c.caller_dtmf('5', t0);
+    assert!(matches!(
+        e.last(),
+        Some(Effect::Ask {
+            input: CallerInput::Dtmf('5'),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn collection_ends_at_max_digits_or_when_the_wait_runs_out() {
+    let t0 = Instant::now();
+    let (mut c, _) = collecting(DigitRequest::new(3), t0);
+    c.caller_dtmf('7', t0);
+    c.caller_dtmf('8', t0);
+    assert_eq!(asked_digits(&c.caller_dtmf('9', t0)), Some("789"));
+
+    let (mut c, done) = collecting(
+        DigitRequest {
+            terminator: None,
+            timeout_ms: 2_000,
+            ..DigitRequest::new(8)
+        },
+        t0,
+    );
+    let (first, after) = timer(&done).unwrap();
+    assert_eq!(after, Duration::from_secs(2));
+    let e = c.caller_dtmf('4', t0);
+    let (second, _) = timer(&e).unwrap();
+    assert!(
+        c.digit_timeout(first, t0).is_empty(),
+        "a stale timer does nothing"
+    );
+    let e = c.caller_dtmf('#', t0);
+    assert!(asked_digits(&e).is_none(), "no terminator: '#' is a digit");
+    let e = c.digit_timeout(second, t0);
+    assert!(e.is_empty(), "the '#' restarted the wait: {e:?}");
+    let (third, _) = timer(&c.caller_dtmf('2', t0)).unwrap();
+    assert_eq!(asked_digits(&c.digit_timeout(third, t0)), Some("4#2"));
+
+    // No key at all: the agent hears of it (empty digits), nothing goes in the transcript.
+    let (mut c, done) = collecting(DigitRequest::new(4), t0);
+    let e = c.digit_timeout(timer(&done).unwrap().0, t0);
+    assert_eq!(asked_digits(&e), Some(""));
+    assert!(records(&e).is_empty());
+}
+
+#[test]
+fn typing_ahead_cuts_the_prompt_short_and_speech_ends_the_collection() {
+    let t0 = Instant::now();
+    let mut c = conversation();
+    let asked = c.caller_dtmf('1', t0);
+    let Some(Effect::Ask { turn, .. }) = asked.last() else {
+        panic!()
+    };
+    let turn = *turn;
+    c.agent_output(
+        turn,
+        BrainOutput::Say("Type your account number.".into()),
+        t0,
+    );
+    c.agent_output(
+        turn,
+        BrainOutput::Tool(ToolCall::CollectDigits(DigitRequest::new(8))),
+        t0,
+    );
+    c.agent_done(turn, false, t0);
+    c.played(mark(turn, 0, Edge::Start), t0);
+    let e = c.caller_dtmf('3', t0 + Duration::from_millis(300));
+    assert!(e.contains(&Effect::Interrupt), "{e:?}");
+    assert!(records(&e)[0].interrupted, "the prompt was cut short");
+    assert!(timer(&e).is_some());
+    let e = c.caller_said("my account is three", t0, t0);
+    assert!(matches!(
+        e.last(),
+        Some(Effect::Ask {
+            input: CallerInput::Speech(_),
+            ..
+        })
+    ));
+    let e = c.caller_dtmf('4', t0);
+    assert!(matches!(
+        e.last(),
+        Some(Effect::Ask {
+            input: CallerInput::Dtmf('4'),
+            ..
+        })
+    ));
+}

@@ -120,6 +120,14 @@ impl TtsProvider for ElevenLabsTts {
         "elevenlabs"
     }
 
+    fn voice_id(&self) -> String {
+        let c = &self.config;
+        format!(
+            "elevenlabs/{}/{}/{:?}",
+            self.url, c.model_id, c.language_code
+        )
+    }
+
     async fn synthesize(&self, text: &str) -> Result<Pcm8k, TtsError> {
         let mut body = json!({"text": text, "model_id": self.config.model_id});
         if let Some(language) = &self.config.language_code {

@@ -118,6 +118,14 @@ impl TtsProvider for OpenAiSpeechTts {
         "openai-speech"
     }
 
+    fn voice_id(&self) -> String {
+        let c = &self.config;
+        format!(
+            "openai-speech/{}/{}/{}/{:?}/{:?}",
+            self.url, c.model, c.voice, c.speed, c.instructions
+        )
+    }
+
     async fn synthesize(&self, text: &str) -> Result<Pcm8k, TtsError> {
         let c = &self.config;
         let mut body = json!({

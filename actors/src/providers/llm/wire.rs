@@ -10,7 +10,9 @@ use tracing::warn;
 
 use super::OpenAiChatConfig;
 use super::sentences::SentenceSplitter;
-use crate::agent::{BrainOutput, BrainUsage, CallerInput, Exchange, ToolCall};
+use crate::agent::{
+    BrainOutput, BrainUsage, CallerInput, DigitRequest, Exchange, MAX_DIGITS, ToolCall,
+};
 
 /// The tools a model can be given, by name.
 pub(crate) const KNOWN_TOOLS: [&str; 3] = ["hangup", "transfer", "collect_digits"];
@@ -31,10 +33,17 @@ pub(crate) fn tool_declaration(name: &str) -> Option<Value> {
                 "description": "Phone number or SIP URI; omit for the default destination."}}}),
         ),
         "collect_digits" => (
-            "Collect digits the caller types on the phone keypad (an account or PIN number); \
-             they come back as the caller's next message.",
-            json!({"type": "object", "properties": {"max": {"type": "integer", "minimum": 1,
-                "maximum": 32, "description": "How many digits at most."}}, "required": ["max"]}),
+            "Collect digits the caller types on the phone keypad (an account or PIN number). \
+             Ask for them in the same reply, before calling this; the digits come back as this \
+             tool's result (empty if the caller typed none).",
+            json!({"type": "object", "properties": {
+                "max": {"type": "integer", "minimum": 1, "maximum": 32,
+                    "description": "How many digits at most."},
+                "terminator": {"type": "string", "enum": ["#", "*", ""],
+                    "description": "Key that ends the input early (default #; empty for none)."},
+                "timeout_ms": {"type": "integer", "minimum": 1000, "maximum": 30000,
+                    "description": "Wait for each key, in milliseconds (default 5000)."}},
+                "required": ["max"]}),
         ),
         _ => return None,
     };
@@ -42,12 +51,41 @@ pub(crate) fn tool_declaration(name: &str) -> Option<Value> {
         "name": name, "description": description, "parameters": parameters}}))
 }
 
-/// The caller's input as the text of a user message.
-pub(crate) fn input_text(input: &CallerInput) -> String {
-    match input {
-        CallerInput::Speech(text) => text.clone(),
-        CallerInput::Dtmf(key) => format!("The caller pressed {key}"),
+/// The arguments of a `collect_digits` call, as the model would have sent them.
+fn digit_arguments(request: &DigitRequest) -> String {
+    json!({
+        "max": request.max,
+        "terminator": request.terminator.map(String::from).unwrap_or_default(),
+        "timeout_ms": request.timeout_ms,
+    })
+    .to_string()
+}
+
+/// Pushes the caller's input: a user message, or for digits the model asked for, its
+/// `collect_digits` call (on the assistant message that asked) and the digits as the result.
+fn push_input(messages: &mut Vec<Value>, input: &CallerInput) {
+    let CallerInput::Digits {
+        digits,
+        request:
+            request @ DigitRequest {
+                tool_call_id: Some(id),
+                ..
+            },
+    } = input
+    else {
+        messages.push(json!({"role": "user", "content": input.as_text()}));
+        return;
+    };
+    let call = json!({"id": id, "type": "function", "function": {
+        "name": "collect_digits", "arguments": digit_arguments(request)}});
+    match messages.last_mut() {
+        Some(last) if last["role"] == "assistant" && last.get("tool_calls").is_none() => {
+            last["tool_calls"] = json!([call]);
+        }
+        _ => messages.push(json!({"role": "assistant", "content": null, "tool_calls": [call]})),
     }
+    messages.push(json!({"role": "tool", "tool_call_id": id,
+        "content": json!({"digits": digits}).to_string()}));
 }
 
 /// The JSON body of a streamed chat completion for this turn.
@@ -65,7 +103,7 @@ pub(crate) fn request_body(
         let role = if exchange.caller { "user" } else { "assistant" };
         messages.push(json!({"role": role, "content": exchange.text}));
     }
-    messages.push(json!({"role": "user", "content": input_text(input)}));
+    push_input(&mut messages, input);
     let mut body = json!({
         "model": config.model,
         "messages": messages,
@@ -123,6 +161,8 @@ struct ToolCallDelta {
     #[serde(default)]
     index: Option<u32>,
     #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
     function: Option<FunctionDelta>,
 }
 
@@ -144,6 +184,7 @@ struct Usage {
 
 #[derive(Debug, Default)]
 struct PartialTool {
+    id: Option<String>,
     name: String,
     arguments: String,
 }
@@ -234,6 +275,9 @@ impl AnswerReader {
                     .index
                     .unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX));
                 let tool = self.tools.entry(index).or_default();
+                if let Some(id) = call.id.filter(|id| !id.is_empty()) {
+                    tool.id = Some(id);
+                }
                 if let Some(f) = call.function {
                     tool.name.push_str(f.name.as_deref().unwrap_or(""));
                     tool.arguments
@@ -257,7 +301,10 @@ impl AnswerReader {
                 warn!(tool = %tool.name, "model called a tool it was not given; ignored");
                 continue;
             }
-            if let Some(call) = tool_call(&tool.name, &tool.arguments) {
+            if let Some(mut call) = tool_call(&tool.name, &tool.arguments) {
+                if let ToolCall::CollectDigits(request) = &mut call {
+                    request.tool_call_id = tool.id;
+                }
                 out.push(BrainOutput::Tool(call));
             }
         }
@@ -287,16 +334,23 @@ fn tool_call(name: &str, arguments: &str) -> Option<ToolCall> {
                 .map(str::to_owned),
         }),
         "collect_digits" => {
-            let max = args
-                .get("max")
-                .and_then(|m| {
+            let number = |key: &str| {
+                args.get(key).and_then(|m| {
                     m.as_u64()
-                        .or_else(|| m.as_str().and_then(|s| s.parse().ok()))
+                        .or_else(|| m.as_str().and_then(|s| s.trim().parse().ok()))
                 })
-                .map_or(DEFAULT_MAX_DIGITS, |m| {
-                    u8::try_from(m.clamp(1, 32)).unwrap_or(32)
-                });
-            Some(ToolCall::CollectDigits { max })
+            };
+            let max = number("max").map_or(DEFAULT_MAX_DIGITS, |m| {
+                u8::try_from(m.clamp(1, u64::from(MAX_DIGITS))).unwrap_or(MAX_DIGITS)
+            });
+            let mut request = DigitRequest::new(max);
+            if let Some(ms) = number("timeout_ms") {
+                request.timeout_ms = u32::try_from(ms.clamp(1_000, 30_000)).unwrap_or(30_000);
+            }
+            if let Some(t) = args.get("terminator").and_then(Value::as_str) {
+                request.terminator = t.trim().chars().next().filter(|c| matches!(c, '#' | '*'));
+            }
+            Some(ToolCall::CollectDigits(request))
         }
         _ => None,
     }
@@ -324,14 +378,82 @@ mod tests {
         );
         assert_eq!(
             tool_call("collect_digits", r#"{"max":"4"}"#),
-            Some(ToolCall::CollectDigits { max: 4 })
+            Some(ToolCall::CollectDigits(DigitRequest::new(4)))
         );
         assert_eq!(
             tool_call("collect_digits", r#"{"max":1000}"#),
-            Some(ToolCall::CollectDigits { max: 32 })
+            Some(ToolCall::CollectDigits(DigitRequest::new(32)))
+        );
+        assert_eq!(
+            tool_call(
+                "collect_digits",
+                r#"{"max":6,"terminator":"","timeout_ms":"2500"}"#
+            ),
+            Some(ToolCall::CollectDigits(DigitRequest {
+                terminator: None,
+                timeout_ms: 2_500,
+                ..DigitRequest::new(6)
+            }))
         );
         assert_eq!(tool_call("hangup", ""), Some(ToolCall::Hangup));
         assert_eq!(tool_call("launch_rockets", "{}"), None);
+    }
+
+    #[test]
+    fn collected_digits_go_back_as_the_tool_result() {
+        let config = OpenAiChatConfig::new("http://127.0.0.1:1", "m");
+        let history = [
+            Exchange {
+                caller: true,
+                text: "check my balance".into(),
+            },
+            Exchange {
+                caller: false,
+                text: "Please type your account number.".into(),
+            },
+        ];
+        let request = DigitRequest {
+            tool_call_id: Some("call_7".into()),
+            ..DigitRequest::new(8)
+        };
+        let input = CallerInput::Digits {
+            digits: "1234".into(),
+            request,
+        };
+        let body = request_body(&config, &history, &input);
+        let messages = body["messages"].as_array().unwrap();
+        let asked = &messages[messages.len() - 2];
+        assert_eq!(asked["role"], "assistant");
+        assert_eq!(asked["content"], "Please type your account number.");
+        assert_eq!(asked["tool_calls"][0]["id"], "call_7");
+        assert_eq!(asked["tool_calls"][0]["function"]["name"], "collect_digits");
+        let result = messages.last().unwrap();
+        assert_eq!(result["role"], "tool");
+        assert_eq!(result["tool_call_id"], "call_7");
+        assert_eq!(result["content"], r#"{"digits":"1234"}"#);
+        // Digits nobody asked for through the model are a plain user message.
+        let typed = CallerInput::Digits {
+            digits: "99".into(),
+            request: DigitRequest::new(2),
+        };
+        let body = request_body(&config, &[], &typed);
+        assert_eq!(body["messages"][0]["content"], "The caller typed 99");
+    }
+
+    #[test]
+    fn tool_call_ids_are_kept() {
+        let mut r = AnswerReader::new(&["collect_digits".to_owned()]);
+        let chunk = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1",
+            "type":"function","function":{"name":"collect_digits","arguments":"{\"ma"}}]}}]}"#;
+        r.handle_event(chunk).unwrap();
+        let chunk = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,
+            "function":{"arguments":"x\":4}"}}]}}]}"#;
+        r.handle_event(chunk).unwrap();
+        let [BrainOutput::Tool(ToolCall::CollectDigits(request))] = &r.finish()[..] else {
+            panic!("one collect_digits call");
+        };
+        assert_eq!(request.max, 4);
+        assert_eq!(request.tool_call_id.as_deref(), Some("call_1"));
     }
 
     #[test]

@@ -58,6 +58,14 @@ pub(crate) const GRAMMAR_WORD_INSERTION: f64 = 1e-3;
 /// The library's default word insertion penalty, restored after compiling a grammar.
 const DEFAULT_WORD_INSERTION: f64 = 0.65;
 
+/// A recognised word and its first and last 10 ms frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Segment {
+    pub(crate) word: String,
+    pub(crate) start: c_int,
+    pub(crate) end: c_int,
+}
+
 /// Where a pocketsphinx model lives: acoustic model, language model, dictionary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ModelPaths {
@@ -319,6 +327,35 @@ impl Decoder {
         // SAFETY: non-NULL, NUL-terminated, valid until the next decoder call.
         let text = unsafe { CStr::from_ptr(hyp) }.to_string_lossy();
         text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The words of the best hypothesis with their frames (10 ms each), fillers (`<sil>`,
+    /// `[NOISE]`) left out and alternate pronunciations (`hours(2)`) folded.
+    pub(crate) fn segments(&self) -> Vec<Segment> {
+        let mut out = Vec::new();
+        // SAFETY: live decoder, after an utterance; the iterator is run to its end (which
+        // frees it) and each word is copied before the next call.
+        let mut seg = unsafe { ffi::ps_seg_iter(self.ps.as_ptr()) };
+        while !seg.is_null() {
+            let (mut start, mut end) = (0, 0);
+            // SAFETY: `seg` is a live iterator; the word is NUL-terminated.
+            let word = unsafe {
+                ffi::ps_seg_frames(seg, &mut start, &mut end);
+                CStr::from_ptr(ffi::ps_seg_word(seg)).to_string_lossy()
+            };
+            // Null transitions of a grammar come as "(NULL)": empty once folded.
+            let folded = word.split('(').next().unwrap_or(&word);
+            if !(folded.is_empty() || folded.starts_with('<') || folded.starts_with('[')) {
+                out.push(Segment {
+                    word: folded.to_owned(),
+                    start,
+                    end,
+                });
+            }
+            // SAFETY: advances (and at the end frees) the live iterator.
+            seg = unsafe { ffi::ps_seg_next(seg) };
+        }
+        out
     }
 
     /// Starts an utterance as a new stream, so the front end's noise estimate (used to drop

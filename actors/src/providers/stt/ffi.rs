@@ -9,7 +9,7 @@
 //!   wrapper `unwrap`s `CString::new` on caller input, and neither exposes the 5prealpha search
 //!   API (`ps_set_jsgf_string`, `ps_set_search`) we build keyword grammars with.
 //!
-//! We need eighteen functions with plain C types from an API frozen since the 5prealpha
+//! We need twenty-two functions with plain C types from an API frozen since the 5prealpha
 //! release (2015, still what Debian ships), so hand-written bindings are smaller, build offline
 //! and keep every failure a `Result`. A decoder is not thread-safe: each one is created, used
 //! and freed by one worker thread in `pool.rs`.
@@ -24,6 +24,12 @@ use std::ffi::{c_char, c_int, c_void};
 /// `cmd_ln_t`, a parsed configuration, only ever seen behind a pointer.
 #[repr(C)]
 pub(crate) struct CmdLn {
+    _opaque: [u8; 0],
+}
+
+/// `ps_seg_t`, an iterator over the words of a hypothesis, only ever seen behind a pointer.
+#[repr(C)]
+pub(crate) struct PsSeg {
     _opaque: [u8; 0],
 }
 
@@ -142,4 +148,16 @@ unsafe extern "C" {
 
     /// The best hypothesis so far (owned by the decoder, valid until the next call), or NULL.
     pub(crate) fn ps_get_hyp(ps: *mut PsDecoder, out_best_score: *mut i32) -> *const c_char;
+
+    /// An iterator over the words of the best hypothesis, or NULL when there are none.
+    pub(crate) fn ps_seg_iter(ps: *mut PsDecoder) -> *mut PsSeg;
+
+    /// Advances the iterator; NULL (the iterator freed) after the last word.
+    pub(crate) fn ps_seg_next(seg: *mut PsSeg) -> *mut PsSeg;
+
+    /// The current word (owned by the iterator, valid until the next call).
+    pub(crate) fn ps_seg_word(seg: *mut PsSeg) -> *const c_char;
+
+    /// The current word's first and last frame (10 ms each).
+    pub(crate) fn ps_seg_frames(seg: *mut PsSeg, out_sf: *mut c_int, out_ef: *mut c_int);
 }

@@ -11,8 +11,11 @@
 //!
 //! [`SttOptions::keywords`] tells the engine which words matter: a scripted agent knows what it
 //! listens for, and searching only those words is far more reliable offline than open
-//! vocabulary (see [`PocketSphinxStt`] for measured numbers).
+//! vocabulary (see [`PocketSphinxStt`] for measured numbers). [`SttOptions::boosted`] keeps the
+//! open vocabulary and favours the keywords: the transcript has the caller's words, with the
+//! keywords exact where they were said.
 
+mod boost;
 mod decoder;
 mod error;
 mod ffi;
@@ -43,6 +46,9 @@ pub struct SttOptions {
     /// for LLM agents). Non-empty: recognise only these (scripted agents), faster and far
     /// more exact offline.
     pub keywords: Vec<String>,
+    /// With keywords: transcribe anything (open vocabulary) and favour the keywords, instead
+    /// of listening for them alone.
+    pub boost: bool,
 }
 
 impl SttOptions {
@@ -51,6 +57,19 @@ impl SttOptions {
         Self {
             language: language.into(),
             keywords: Vec::new(),
+            boost: false,
+        }
+    }
+
+    /// Open-vocabulary transcription in `language` with `keywords` favoured.
+    pub fn boosted<I, S>(language: impl Into<String>, keywords: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            boost: true,
+            ..Self::keywords(language, keywords)
         }
     }
 
@@ -63,6 +82,7 @@ impl SttOptions {
         Self {
             language: language.into(),
             keywords: keywords.into_iter().map(Into::into).collect(),
+            boost: false,
         }
     }
 }

@@ -14,9 +14,11 @@
 //!   its `End`, feeding audio as it arrives, so the final is ready moments after the end of
 //!   turn (the language-model search runs at about a quarter of real time). While it waits
 //!   for audio that decoder serves nobody else: with N decoders, N callers can be heard at once
-//!   and the others' audio waits in their inboxes.
+//!   and the others' audio waits in their inboxes;
+//! - **boosted** (`Mode::Boosted`): served like open vocabulary, keeping the utterance's
+//!   audio, which the keyword grammar then decodes whole to correct the transcript (`boost.rs`).
 //!
-//! `serve.rs` holds the two ways of serving; a worker that panics (a bug, not bad input)
+//! `serve.rs` holds the ways of serving; a worker that panics (a bug, not bad input)
 //! reports `Failed` to that session, reloads its decoder and goes on.
 
 use std::collections::VecDeque;
@@ -36,6 +38,13 @@ pub(crate) enum Mode {
     Live,
     /// A keyword grammar (its JSGF text), each utterance decoded whole.
     Whole { jsgf: Arc<str> },
+    /// Open vocabulary decoded live, then corrected by the keywords a grammar of keywords and
+    /// everyday words (its JSGF text) hears in the utterance decoded whole.
+    Boosted {
+        jsgf: Arc<str>,
+        /// The words of the keyword phrases.
+        keywords: Arc<[String]>,
+    },
 }
 
 /// Queued input of a session.
@@ -289,7 +298,7 @@ fn release(core: &Core, session: Arc<Shared>) {
     let mut inbox = session.lock_inbox();
     let more = !inbox.closed
         && match session.mode {
-            Mode::Live => !inbox.cmds.is_empty(),
+            Mode::Live | Mode::Boosted { .. } => !inbox.cmds.is_empty(),
             Mode::Whole { .. } => inbox.cmds.iter().any(|c| matches!(c, Cmd::End)),
         };
     if more {

@@ -1,9 +1,11 @@
 //! How a pool worker serves one session: keyword sessions get their finished utterances
 //! decoded whole (and a partial when the pool is idle), open-vocabulary sessions keep the
-//! worker's decoder for one utterance, fed as the audio arrives. See `pool.rs` for the
-//! scheduling around it.
+//! worker's decoder for one utterance, fed as the audio arrives; boosted sessions too, and
+//! then the keyword grammar decodes the utterance whole to correct the transcript. See
+//! `pool.rs` for the scheduling around it.
 
 use super::SttError;
+use super::boost;
 use super::decoder::Decoder;
 use super::pool::{Cmd, Mode, Shared, lock};
 use super::upsample::Upsampler2x;
@@ -15,7 +17,8 @@ const DITHER_SEED: u32 = 0x5EED_0001;
 /// Serves `session` once: one live utterance, or the keyword work queued so far.
 pub(crate) fn serve(decoder: &mut Decoder, session: &Shared, others_waiting: bool) {
     match &session.mode {
-        Mode::Live => serve_live(decoder, session),
+        Mode::Live => serve_live(decoder, session, None),
+        Mode::Boosted { jsgf, keywords } => serve_live(decoder, session, Some((jsgf, keywords))),
         Mode::Whole { jsgf } => serve_whole(decoder, session, jsgf, others_waiting),
     }
 }
@@ -53,6 +56,22 @@ fn serve_whole(decoder: &mut Decoder, session: &Shared, jsgf: &str, others_waiti
     }
 }
 
+/// Ends a boosted utterance: the language model's words, with the `keywords` the boosted
+/// grammar (`jsgf`) hears in the same audio put in where they were said.
+fn finish_boosted(
+    decoder: &mut Decoder,
+    jsgf: &str,
+    keywords: &[String],
+    audio: &[i16],
+) -> Result<String, SttError> {
+    decoder.finish_live()?;
+    let open = decoder.segments();
+    decode_whole(decoder, jsgf, audio)?;
+    let mut heard = decoder.segments();
+    heard.retain(|s| keywords.contains(&s.word));
+    Ok(boost::merge(&open, &heard))
+}
+
 fn decode_whole(decoder: &mut Decoder, jsgf: &str, audio: &[i16]) -> Result<String, SttError> {
     let mut wide = Vec::new();
     Upsampler2x::new(DITHER_SEED).process(audio, &mut wide);
@@ -60,10 +79,12 @@ fn decode_whole(decoder: &mut Decoder, jsgf: &str, audio: &[i16]) -> Result<Stri
     decoder.decode_whole(&wide)
 }
 
-/// Open-vocabulary mode: hold the decoder for one utterance, feeding audio as it comes.
-fn serve_live(decoder: &mut Decoder, session: &Shared) {
+/// Open-vocabulary mode: hold the decoder for one utterance, feeding audio as it comes; with
+/// `boost` (a keyword grammar), keep the utterance to correct the final with it.
+fn serve_live(decoder: &mut Decoder, session: &Shared, boost: Option<(&str, &[String])>) {
     let mut upsampler = Upsampler2x::new(DITHER_SEED);
     let mut wide = Vec::new();
+    let mut utterance = Vec::new();
     let mut samples = 0usize;
     let mut partial_mark = 0usize;
     let mut started = false;
@@ -87,6 +108,9 @@ fn serve_live(decoder: &mut Decoder, session: &Shared) {
                         }
                     }
                 }
+                if boost.is_some() {
+                    utterance.extend_from_slice(&audio);
+                }
                 wide.clear();
                 upsampler.process(&audio, &mut wide);
                 if let Err(e) = decoder.feed(&wide) {
@@ -107,7 +131,12 @@ fn serve_live(decoder: &mut Decoder, session: &Shared) {
                         }
                         Err(e)
                     }
-                    (None, true) => decoder.finish_live(),
+                    (None, true) => match boost {
+                        Some((jsgf, keywords)) => {
+                            finish_boosted(decoder, jsgf, keywords, &utterance)
+                        }
+                        None => decoder.finish_live(),
+                    },
                     (None, false) => Ok(String::new()),
                 };
                 session.emit_final(result, samples);

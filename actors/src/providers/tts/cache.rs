@@ -6,6 +6,12 @@
 //! Each entry is a `tokio::sync::OnceCell`, which gives single-flight for free: concurrent
 //! requests for the same uncached text wait for one synthesis, and if that attempt fails or
 //! its caller is cancelled, one of the waiters retries. Failures are never cached.
+//!
+//! With a [`DiskCache`] behind it, a phrase missing from memory is looked up on disk (under the
+//! engine's [`voice_id`](TtsProvider::voice_id) and the text) before the engine is asked, and
+//! what the engine says is stored there. Requests are counted in the
+//! `tts_cache_requests_total{result="hit"|"miss"}` metric (a hit from memory or disk; a miss
+//! asks the engine).
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -15,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
-use super::{Pcm8k, TtsError, TtsProvider};
+use super::{DiskCache, Pcm8k, TtsError, TtsProvider};
 
 /// Phrases kept by [`CachedTts::new`]: at a few seconds of 8 kHz audio each, about 20 MB.
 pub const DEFAULT_CACHE_PHRASES: usize = 256;
@@ -29,6 +35,17 @@ pub struct CachedTts<P: TtsProvider> {
     lru: Mutex<Lru>,
     hits: AtomicU64,
     misses: AtomicU64,
+    disk: Option<Arc<DiskCache>>,
+    disk_hits: AtomicU64,
+    voice_id: String,
+}
+
+/// Where a phrase came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Memory,
+    Disk,
+    Engine,
 }
 
 /// The phrase table, with a logical clock for recency.
@@ -53,12 +70,27 @@ impl<P: TtsProvider> CachedTts<P> {
     /// Wraps `inner` with a cache of at most `capacity` phrases.
     pub fn with_capacity(inner: P, capacity: NonZeroUsize) -> Self {
         Self {
+            voice_id: inner.voice_id(),
             inner,
             capacity,
             lru: Mutex::new(Lru::default()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            disk: None,
+            disk_hits: AtomicU64::new(0),
         }
+    }
+
+    /// Keeps phrases in `disk` too: looked up there before asking the engine, stored there
+    /// after.
+    pub fn with_disk(mut self, disk: Arc<DiskCache>) -> Self {
+        self.disk = Some(disk);
+        self
+    }
+
+    /// Requests answered from the disk cache (counted in [`hits`](Self::hits) too).
+    pub fn disk_hits(&self) -> u64 {
+        self.disk_hits.load(Ordering::Relaxed)
     }
 
     /// The wrapped provider.
@@ -144,6 +176,7 @@ impl<P: TtsProvider> std::fmt::Debug for CachedTts<P> {
             .field("len", &self.len())
             .field("hits", &self.hits())
             .field("misses", &self.misses())
+            .field("disk", &self.disk.as_ref().map(|d| d.dir().to_owned()))
             .finish()
     }
 }
@@ -154,21 +187,44 @@ impl<P: TtsProvider> TtsProvider for CachedTts<P> {
         self.inner.name()
     }
 
+    fn voice_id(&self) -> String {
+        self.voice_id.clone()
+    }
+
     async fn synthesize(&self, text: &str) -> Result<Pcm8k, TtsError> {
         let cell = self.slot(text);
-        let mut synthesized = false;
+        let mut source = Source::Memory;
         let result = cell
-            .get_or_try_init(|| {
-                synthesized = true;
+            .get_or_try_init(|| async {
+                let key = self
+                    .disk
+                    .as_ref()
+                    .map(|_| DiskCache::key(&self.voice_id, text));
+                if let (Some(disk), Some(key)) = (&self.disk, &key)
+                    && let Some(pcm) = disk.load(key.clone()).await
+                {
+                    source = Source::Disk;
+                    return Ok(pcm);
+                }
+                source = Source::Engine;
                 self.misses.fetch_add(1, Ordering::Relaxed);
-                self.inner.synthesize(text)
+                metrics::counter!("tts_cache_requests_total", "result" => "miss").increment(1);
+                let pcm = self.inner.synthesize(text).await?;
+                if let (Some(disk), Some(key)) = (&self.disk, key) {
+                    disk.store(key, pcm.clone()).await;
+                }
+                Ok(pcm)
             })
             .await
             .cloned();
         match result {
             Ok(pcm) => {
-                if !synthesized {
+                if source != Source::Engine {
                     self.hits.fetch_add(1, Ordering::Relaxed);
+                    if source == Source::Disk {
+                        self.disk_hits.fetch_add(1, Ordering::Relaxed);
+                    }
+                    metrics::counter!("tts_cache_requests_total", "result" => "hit").increment(1);
                 }
                 Ok(pcm)
             }

@@ -133,6 +133,10 @@ impl TtsProvider for EspeakTts {
         "espeak-ng"
     }
 
+    fn voice_id(&self) -> String {
+        format!("espeak-ng/{}/{}", self.voice(), self.rate_wpm)
+    }
+
     async fn synthesize(&self, text: &str) -> Result<Pcm8k, TtsError> {
         let text = text.trim();
         if text.is_empty() {
