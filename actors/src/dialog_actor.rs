@@ -267,6 +267,12 @@ impl DialogActorState {
         }
         match request.method {
             Method::Bye => {
+                // A BYE before our 2xx's ACK arrived (the ACK was lost) still proves the caller
+                // took the answer: the call was answered, and is billed as such.
+                if self.answered && self.lock().state() == DialogState::Early {
+                    self.lock().on_ack();
+                    let _ = self.args.ctx.call.cast(CallMsg::Confirmed);
+                }
                 self.respond(tx, &request, 200, None);
                 self.lock().terminate();
                 info!(call_id = %self.args.ctx.call_id, "caller hung up");
