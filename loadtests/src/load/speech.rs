@@ -75,7 +75,7 @@ mod tests {
             looped.contains(r#"rtp_stream="/a/b.ulaw,-1,0""#),
             "{looped}"
         );
-        assert!(!looped.contains("@AUDIO@,"));
+        assert!(!looped.contains(PLAY_ONCE));
         assert!(looping("<scenario/>", Path::new("/a")).is_err());
     }
 }
