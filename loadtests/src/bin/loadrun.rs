@@ -23,8 +23,8 @@ use clap::Parser;
 use loadtests::SippRun;
 use loadtests::load::{
     Goals, LOAD_NUMBER, LoadError, LoadSwitch, LoadSwitchConfig, OutboundConfig, PIPELINE_NUMBER,
-    ProbeConfig, Provisioned, RampConfig, ResultsTable, SoakCaller, SoakConfig, run_outbound,
-    run_probe, run_ramp, run_soak, speech_soak_scenario,
+    PipelineReport, ProbeConfig, Provisioned, RampConfig, ResultsTable, SoakCaller, SoakConfig,
+    count_turns, run_outbound, run_probe, run_ramp, run_soak, speech_soak_scenario,
 };
 
 /// Set by SIGINT/SIGTERM; every phase polls it.
@@ -38,7 +38,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 #[derive(Debug, Parser)]
 #[command(name = "loadrun")]
 struct Args {
-    /// A smoke run under a minute: short steps, a small soak.
+    /// A smoke run of about two minutes: short steps, small soaks, few outbound calls.
     #[arg(long)]
     quick: bool,
     /// Ramp steps in calls per second (comma-separated).
@@ -201,7 +201,9 @@ fn run(args: &Args) -> Result<(), LoadError> {
             pipeline_config.hold,
             switch.pid()
         );
-        Some(run_soak(&mut switch, &pipeline_config, &STOP)?)
+        let soak = run_soak(&mut switch, &pipeline_config, &STOP)?;
+        let turns = count_turns(&switch, PIPELINE_NUMBER)?;
+        Some(PipelineReport { soak, turns })
     };
     let outbound = if args.no_outbound {
         None

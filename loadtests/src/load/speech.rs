@@ -10,6 +10,8 @@ use std::process::Command;
 use tempfile::TempDir;
 
 use super::error::LoadError;
+use super::soak::SoakReport;
+use super::switch::LoadSwitch;
 
 /// The `rtp_stream` action of `uac_speech.xml`: the file once, payload type 0.
 const PLAY_ONCE: &str = "@AUDIO@,1,0";
@@ -52,6 +54,62 @@ pub fn speech_soak_scenario() -> Result<SpeechScenario, LoadError> {
     Ok(SpeechScenario { path, _dir: dir })
 }
 
+/// The full-pipeline soak: what the soak measured and what its calls said.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PipelineReport {
+    /// CPU, memory and calls, as for the media-only soak.
+    pub soak: SoakReport,
+    /// Turns stored for the calls (the warm-up call included).
+    pub turns: TurnCount,
+}
+
+/// What the pipeline's calls said, from their stored transcripts: proof that recognition,
+/// the brain and synthesis ran, not only media.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TurnCount {
+    /// Calls to the number found.
+    pub calls: u64,
+    /// Calls with at least one recognised caller turn.
+    pub calls_heard: u64,
+    /// Recognised caller turns, all calls.
+    pub caller_turns: u64,
+    /// Agent turns (greeting included), all calls.
+    pub agent_turns: u64,
+}
+
+/// Counts the turns of the (at most 200) latest calls to `number`.
+pub fn count_turns(switch: &LoadSwitch, number: &str) -> Result<TurnCount, LoadError> {
+    let page = switch.get_json(&format!("/v1/calls?number={number}&limit=200"))?;
+    let mut count = TurnCount::default();
+    for call in page["items"].as_array().into_iter().flatten() {
+        let Some(id) = call["id"].as_str() else {
+            continue;
+        };
+        let transcript = switch.get_json(&format!("/v1/calls/{id}/transcript"))?;
+        let (caller, agent) = speakers(&transcript);
+        count.calls += 1;
+        count.calls_heard += u64::from(caller > 0);
+        count.caller_turns += caller;
+        count.agent_turns += agent;
+    }
+    Ok(count)
+}
+
+/// (caller turns with text, agent turns) of one transcript.
+fn speakers(transcript: &serde_json::Value) -> (u64, u64) {
+    let turns = transcript["turns"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let said = |who: &str| {
+        turns
+            .iter()
+            .filter(|t| t["speaker"] == who && t["text"].as_str().is_some_and(|s| !s.is_empty()))
+            .count() as u64
+    };
+    (said("caller"), said("agent"))
+}
+
 /// `scenario` with its play-once `rtp_stream` of `@AUDIO@` turned into an endless loop of
 /// `audio`.
 fn looping(scenario: &str, audio: &Path) -> Result<String, LoadError> {
@@ -77,5 +135,18 @@ mod tests {
         );
         assert!(!looped.contains(PLAY_ONCE));
         assert!(looping("<scenario/>", Path::new("/a")).is_err());
+    }
+
+    #[test]
+    fn turns_are_counted_by_speaker_and_empty_ones_skipped() {
+        let transcript = serde_json::json!({"call_id": "c", "turns": [
+            {"speaker": "agent", "text": "Hello"},
+            {"speaker": "caller", "text": "book an appointment"},
+            {"speaker": "caller", "text": ""},
+            {"speaker": "caller", "text": "", "dtmf": "1"},
+            {"speaker": "agent", "text": "Tomorrow at ten"},
+        ]});
+        assert_eq!(speakers(&transcript), (1, 2));
+        assert_eq!(speakers(&serde_json::json!({})), (0, 0));
     }
 }

@@ -318,6 +318,25 @@ impl LoadSwitch {
         request(self.admin, "GET", path, Some(&self.token), None)
     }
 
+    /// `GET path`, parsed as JSON; a status other than 200 is an error.
+    pub fn get_json(&self, path: &str) -> Result<serde_json::Value, LoadError> {
+        let response = self
+            .get(path)
+            .map_err(|e| LoadError::io(format!("GET {path}"), e))?;
+        if response.status != 200 {
+            return Err(LoadError::Admin {
+                request: format!("GET {path}"),
+                status: response.status,
+                body: response.body,
+            });
+        }
+        serde_json::from_str(&response.body).map_err(|e| LoadError::Admin {
+            request: format!("GET {path}"),
+            status: response.status,
+            body: format!("not JSON ({e}): {}", response.body),
+        })
+    }
+
     /// `POST path` with a JSON body; a status other than 200 or 201 is an error.
     pub fn post(
         &self,

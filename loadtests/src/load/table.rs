@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::outbound::OutboundReport;
 use super::ramp::RampReport;
 use super::soak::SoakReport;
+use super::speech::PipelineReport;
 
 /// The goals of issue 8.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,7 +49,7 @@ pub struct ResultsTable<'a> {
     /// The media-only soak, if it ran.
     pub soak: Option<&'a SoakReport>,
     /// The full-pipeline soak, if it ran.
-    pub pipeline: Option<&'a SoakReport>,
+    pub pipeline: Option<&'a PipelineReport>,
     /// The outbound phase, if it ran.
     pub outbound: Option<&'a OutboundReport>,
     /// The goals.
@@ -204,12 +205,21 @@ impl ResultsTable<'_> {
                     .map(|v| v <= g.answer_to_first_rtp_p95_ms),
             );
         }
-        if let Some(p) = self.pipeline {
+        if let Some(PipelineReport { soak: p, turns }) = self.pipeline {
             row(
                 "Full offline pipeline soak: concurrent speaking calls (STT + scripted brain + TTS)",
                 format!(
                     "{} peak ({} SIPp asked, {} failed)",
                     p.peak_calls, p.target_calls, p.sipp_failed
+                ),
+                "–".into(),
+                None,
+            );
+            row(
+                "Pipeline turns stored (all calls incl. warm-up): caller heard / agent spoke",
+                format!(
+                    "{} caller turns in {}/{} calls; {} agent turns",
+                    turns.caller_turns, turns.calls_heard, turns.calls, turns.agent_turns
                 ),
                 "–".into(),
                 None,
@@ -412,15 +422,23 @@ mod tests {
 
     #[test]
     fn pipeline_and_outbound_rows() {
-        let pipeline = SoakReport {
-            target_calls: 20,
-            peak_calls: 20,
-            mean_plateau_calls: 20.0,
-            switch_cpu_percent: 80.0,
-            rss_idle_kib: 100_000,
-            rss_peak_kib: 140_960,
-            plateau: Duration::from_secs(30),
-            ..SoakReport::default()
+        let pipeline = PipelineReport {
+            soak: SoakReport {
+                target_calls: 20,
+                peak_calls: 20,
+                mean_plateau_calls: 20.0,
+                switch_cpu_percent: 80.0,
+                rss_idle_kib: 100_000,
+                rss_peak_kib: 140_960,
+                plateau: Duration::from_secs(30),
+                ..SoakReport::default()
+            },
+            turns: crate::load::TurnCount {
+                calls: 21,
+                calls_heard: 20,
+                caller_turns: 60,
+                agent_turns: 80,
+            },
         };
         let outbound = OutboundReport {
             target_calls: 100,
