@@ -340,7 +340,8 @@ fn warm_pipeline(switch: &LoadSwitch, scenario: &Path) -> Result<(), LoadError> 
     let report = SippRun::scenario(scenario)
         .target(switch.sip)
         .service(PIPELINE_NUMBER)
-        .call_duration(Duration::from_secs(4))
+        // Long enough for the whole request (≈ 6 s) to be heard and answered once.
+        .call_duration(Duration::from_secs(8))
         .timeout(Duration::from_secs(30))
         .run()?;
     if !report.all_successful(1) {
