@@ -1,5 +1,5 @@
 //! The outbound phase: the runner originates N calls through the admin API
-//! (`POST /v1/tenants/{tenant}/calls`) at a given rate, through a trunk to a SIPp carrier
+//! (`POST /v1/tenants/{tenant}/calls`, four HTTP clients side by side) at a given rate, through a trunk to a SIPp carrier
 //! (`uas_answer.xml` with `-rtp_echo`) that answers at once, echoes the agent's audio and
 //! hangs up after a hold. It reports the rate the API accepted calls at, the rate the carrier
 //! saw INVITEs at, refusals and failed calls, the API's latency and the carrier's INVITE→ACK
@@ -78,8 +78,73 @@ pub struct OutboundReport {
     pub switch_cpu_percent: f64,
 }
 
+/// HTTP clients originating side by side, so one request's round trip does not cap the rate.
+const CLIENTS: u32 = 4;
+
 /// How many refusals are kept verbatim.
 const REFUSALS_KEPT: usize = 5;
+
+/// One originate request's outcome.
+struct Placed {
+    /// HTTP status (202 when accepted).
+    status: u16,
+    /// The response body.
+    body: String,
+    /// When the response came.
+    answered_at: Instant,
+    /// The request's round trip, ms.
+    api_ms: f64,
+}
+
+/// What every originating client shares.
+struct Originate<'a> {
+    switch: &'a LoadSwitch,
+    path: &'a str,
+    agent_id: &'a str,
+    trunk_id: &'a str,
+    config: &'a OutboundConfig,
+    started: Instant,
+    stop: &'a AtomicBool,
+}
+
+/// Client `client` of [`CLIENTS`] places calls `client`, `client + CLIENTS`, … each at its
+/// slot `n / rate` after `started`.
+fn place_calls(o: &Originate<'_>, client: u32) -> Result<Vec<Placed>, LoadError> {
+    let Originate {
+        switch,
+        path,
+        agent_id,
+        trunk_id,
+        config,
+        started,
+        stop,
+    } = *o;
+    let mut placed = Vec::new();
+    for n in (client..config.calls).step_by(CLIENTS as usize) {
+        if stop.load(Ordering::Relaxed) {
+            return Err(LoadError::Interrupted);
+        }
+        let due = started + Duration::from_secs_f64(f64::from(n) / f64::from(config.rate));
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let body = serde_json::json!({
+            "to": format!("+1555{n:07}"),
+            "agent_id": agent_id,
+            "trunk_id": trunk_id,
+        });
+        let sent = Instant::now();
+        let (status, body) = switch.request("POST", path, &body)?;
+        let answered_at = Instant::now();
+        placed.push(Placed {
+            status,
+            body,
+            answered_at,
+            api_ms: (answered_at - sent).as_secs_f64() * 1e3,
+        });
+    }
+    Ok(placed)
+}
 
 /// Runs the outbound phase against `switch`, originating for `tenant_id` with `agent_id`.
 pub fn run_outbound(
@@ -132,32 +197,48 @@ pub fn run_outbound(
     };
     let path = format!("/v1/tenants/{tenant_id}/calls");
     let started = Instant::now();
+    let originate = Originate {
+        switch,
+        path: &path,
+        agent_id,
+        trunk_id: &trunk_id,
+        config,
+        started,
+        stop,
+    };
+    let per_client: Vec<Result<Vec<Placed>, LoadError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..CLIENTS.min(config.calls))
+            .map(|client| {
+                let originate = &originate;
+                scope.spawn(move || place_calls(originate, client))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(LoadError::Invalid(
+                        "an outbound client thread panicked".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
     let mut last_accept = started;
     let mut api_ms = Vec::new();
-    for n in 0..config.calls {
-        if stop.load(Ordering::Relaxed) {
-            return Err(LoadError::Interrupted);
-        }
-        let due = started + Duration::from_secs_f64(f64::from(n) / f64::from(config.rate));
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        let body = serde_json::json!({
-            "to": format!("+1555{n:07}"),
-            "agent_id": agent_id,
-            "trunk_id": trunk_id,
-        });
-        let sent = Instant::now();
-        let (status, text) = switch.request("POST", &path, &body)?;
-        let now = Instant::now();
-        api_ms.push((now - sent).as_secs_f64() * 1e3);
-        if status == 202 {
-            report.accepted += 1;
-            last_accept = now;
-        } else {
-            report.refused_count += 1;
-            if report.refused.len() < REFUSALS_KEPT {
-                report.refused.push(format!("{status}: {}", text.trim()));
+    for placed in per_client {
+        for call in placed? {
+            api_ms.push(call.api_ms);
+            if call.status == 202 {
+                report.accepted += 1;
+                last_accept = last_accept.max(call.answered_at);
+            } else {
+                report.refused_count += 1;
+                if report.refused.len() < REFUSALS_KEPT {
+                    report
+                        .refused
+                        .push(format!("{}: {}", call.status, call.body.trim()));
+                }
             }
         }
     }
