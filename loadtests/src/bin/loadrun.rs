@@ -38,7 +38,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 #[derive(Debug, Parser)]
 #[command(name = "loadrun")]
 struct Args {
-    /// A smoke run of about two minutes: short steps, small soaks, few outbound calls.
+    /// A smoke run of about a minute: short steps, small soaks, few outbound calls.
     #[arg(long)]
     quick: bool,
     /// Ramp steps in calls per second (comma-separated).
