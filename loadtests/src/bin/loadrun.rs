@@ -1,7 +1,10 @@
 //! `loadrun`: the load runner of issue 8. Builds (or takes) the release `switch` binary, starts
 //! it on loopback with a load configuration, provisions a free tenant with a media-only agent,
-//! then runs the CPS ramp and the media soak (with probe calls measuring RTP pacing and
-//! answer-to-first-RTP), prints one results table beside the goals, and stops everything.
+//! then runs the CPS ramp, the media soak (with probe calls measuring RTP pacing and
+//! answer-to-first-RTP), a smaller soak of speaking callers against an agent with the full
+//! offline pipeline (speech recognition, scripted brain, synthesis) and an outbound phase
+//! (calls originated through the admin API to a SIPp carrier), prints one results table beside
+//! the goals, and stops everything. Each phase gets a fresh switch.
 //!
 //! ```text
 //! cargo run --release -p loadtests --bin loadrun -- [--quick]
@@ -17,9 +20,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use loadtests::SippRun;
 use loadtests::load::{
-    Goals, LOAD_NUMBER, LoadError, LoadSwitch, LoadSwitchConfig, ProbeConfig, RampConfig,
-    ResultsTable, SoakConfig, run_probe, run_ramp, run_soak,
+    Goals, LOAD_NUMBER, LoadError, LoadSwitch, LoadSwitchConfig, OutboundConfig, PIPELINE_NUMBER,
+    PipelineReport, ProbeConfig, Provisioned, RampConfig, ResultsTable, SoakCaller, SoakConfig,
+    count_turns, run_outbound, run_probe, run_ramp, run_soak, speech_soak_scenario,
 };
 
 /// Set by SIGINT/SIGTERM; every phase polls it.
@@ -33,7 +38,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 #[derive(Debug, Parser)]
 #[command(name = "loadrun")]
 struct Args {
-    /// A smoke run under a minute: short steps, a small soak.
+    /// A smoke run of about a minute: short steps, small soaks, few outbound calls.
     #[arg(long)]
     quick: bool,
     /// Ramp steps in calls per second (comma-separated).
@@ -60,6 +65,30 @@ struct Args {
     /// Skip the soak.
     #[arg(long)]
     no_soak: bool,
+    /// Concurrent speaking calls in the full-pipeline soak.
+    #[arg(long)]
+    pipeline_calls: Option<u32>,
+    /// Rate the full-pipeline soak's calls are placed at (calls per second).
+    #[arg(long)]
+    pipeline_rate: Option<u32>,
+    /// Seconds the full-pipeline soak holds its calls (the measured plateau).
+    #[arg(long)]
+    pipeline_secs: Option<u64>,
+    /// Skip the full-pipeline soak.
+    #[arg(long)]
+    no_pipeline: bool,
+    /// Calls originated in the outbound phase.
+    #[arg(long)]
+    outbound_calls: Option<u32>,
+    /// Rate they are originated at (calls per second).
+    #[arg(long)]
+    outbound_rate: Option<u32>,
+    /// Seconds the carrier keeps each outbound call before hanging up.
+    #[arg(long)]
+    outbound_hold_secs: Option<u64>,
+    /// Skip the outbound phase.
+    #[arg(long)]
+    no_outbound: bool,
     /// The switch binary; by default `switch` next to this runner, built first.
     #[arg(long)]
     switch: Option<PathBuf>,
@@ -102,8 +131,15 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), LoadError> {
     let started = Instant::now();
-    let (ramp_config, soak_config) = plan(args);
+    let Plan {
+        ramp: ramp_config,
+        soak: soak_config,
+        pipeline: mut pipeline_config,
+        outbound: outbound_config,
+    } = plan(args);
     soak_config.validate()?;
+    pipeline_config.validate()?;
+    outbound_config.validate()?;
     let binary = switch_binary(args)?;
     if cfg!(debug_assertions) {
         eprintln!("loadrun: warning: this runner is a debug build; use --release");
@@ -115,7 +151,7 @@ fn run(args: &Args) -> Result<(), LoadError> {
     let ramp = if args.no_ramp {
         None
     } else {
-        let mut switch = start_switch(&switch_config, args)?;
+        let (mut switch, _) = start_switch(&switch_config, args)?;
         eprintln!(
             "loadrun: CPS ramp {:?} CPS, {:?} per step, 1-s calls",
             ramp_config.steps, ramp_config.step_duration
@@ -139,7 +175,7 @@ fn run(args: &Args) -> Result<(), LoadError> {
         None
     } else {
         // A fresh switch, so the idle memory baseline is not inflated by the ramp.
-        let mut switch = start_switch(&switch_config, args)?;
+        let (mut switch, _) = start_switch(&switch_config, args)?;
         eprintln!(
             "loadrun: soak {} calls at {} CPS, plateau {:?}, {} probes (switch pid {})",
             soak_config.calls,
@@ -150,9 +186,51 @@ fn run(args: &Args) -> Result<(), LoadError> {
         );
         Some(run_soak(&mut switch, &soak_config, &STOP)?)
     };
+    let pipeline = if args.no_pipeline {
+        None
+    } else {
+        let scenario = speech_soak_scenario()?;
+        pipeline_config.caller = SoakCaller::Speech(scenario.path.clone());
+        let (mut switch, load) = start_switch(&switch_config, args)?;
+        switch.add_pipeline_agent(&load.tenant_id, PIPELINE_NUMBER)?;
+        warm_pipeline(&switch, &scenario.path)?;
+        eprintln!(
+            "loadrun: full-pipeline soak {} speaking calls at {} CPS, plateau {:?} (switch pid {})",
+            pipeline_config.calls,
+            pipeline_config.rate,
+            pipeline_config.hold,
+            switch.pid()
+        );
+        let soak = run_soak(&mut switch, &pipeline_config, &STOP)?;
+        let turns = count_turns(&switch, PIPELINE_NUMBER)?;
+        Some(PipelineReport { soak, turns })
+    };
+    let outbound = if args.no_outbound {
+        None
+    } else {
+        let (mut switch, load) = start_switch(&switch_config, args)?;
+        eprintln!(
+            "loadrun: outbound {} calls at {} CPS through a trunk to a SIPp carrier, {:?} each",
+            outbound_config.calls, outbound_config.rate, outbound_config.hold
+        );
+        let report = run_outbound(
+            &mut switch,
+            &load.tenant_id,
+            &load.agent_id,
+            &outbound_config,
+            &STOP,
+        )?;
+        eprintln!(
+            "loadrun:   {} accepted, {} refused, carrier {} ok / {} failed",
+            report.accepted, report.refused_count, report.carrier_successful, report.carrier_failed
+        );
+        Some(report)
+    };
     let table = ResultsTable {
         ramp: ramp.as_ref(),
         soak: soak.as_ref(),
+        pipeline: pipeline.as_ref(),
+        outbound: outbound.as_ref(),
         goals: Goals {
             floor_cps: 300,
             ..Goals::default()
@@ -168,8 +246,16 @@ fn run(args: &Args) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// The ramp and soak settings: full defaults, `--quick`, then explicit flags.
-fn plan(args: &Args) -> (RampConfig, SoakConfig) {
+/// Every phase's settings.
+struct Plan {
+    ramp: RampConfig,
+    soak: SoakConfig,
+    pipeline: SoakConfig,
+    outbound: OutboundConfig,
+}
+
+/// The phases' settings: full defaults, `--quick`, then explicit flags.
+fn plan(args: &Args) -> Plan {
     let quick = args.quick;
     let steps = args.steps.clone().unwrap_or_else(|| {
         if quick {
@@ -197,14 +283,40 @@ fn plan(args: &Args) -> (RampConfig, SoakConfig) {
         probe_parallel: 4,
         probe_hold: Duration::from_secs(if quick { 3 } else { 5 }),
         number: LOAD_NUMBER.into(),
+        caller: SoakCaller::Echo,
     };
-    (ramp, soak)
+    // Speaking callers: the caller is filled in once the audio exists.
+    let pipeline = SoakConfig {
+        calls: args.pipeline_calls.unwrap_or(if quick { 4 } else { 20 }),
+        rate: args.pipeline_rate.unwrap_or(if quick { 4 } else { 5 }),
+        settle: Duration::from_secs(if quick { 1 } else { 3 }),
+        hold: Duration::from_secs(args.pipeline_secs.unwrap_or(if quick { 10 } else { 30 })),
+        probes: 0,
+        probe_parallel: 1,
+        probe_hold: Duration::ZERO,
+        number: PIPELINE_NUMBER.into(),
+        caller: SoakCaller::Echo,
+    };
+    let outbound = OutboundConfig {
+        calls: args.outbound_calls.unwrap_or(if quick { 20 } else { 200 }),
+        rate: args.outbound_rate.unwrap_or(if quick { 10 } else { 20 }),
+        hold: Duration::from_secs(args.outbound_hold_secs.unwrap_or(if quick { 2 } else { 5 })),
+    };
+    Plan {
+        ramp,
+        soak,
+        pipeline,
+        outbound,
+    }
 }
 
 /// Starts a switch, provisions the load tenant and warms the greeting cache with one probe.
-fn start_switch(config: &LoadSwitchConfig, args: &Args) -> Result<LoadSwitch, LoadError> {
+fn start_switch(
+    config: &LoadSwitchConfig,
+    args: &Args,
+) -> Result<(LoadSwitch, Provisioned), LoadError> {
     let switch = LoadSwitch::start(config)?;
-    switch.provision(LOAD_NUMBER, GREETING, 1_000_000)?;
+    let load = switch.provision(LOAD_NUMBER, GREETING, 1_000_000)?;
     let warm = run_probe(&ProbeConfig {
         switch: switch.sip,
         number: LOAD_NUMBER.into(),
@@ -219,7 +331,26 @@ fn start_switch(config: &LoadSwitchConfig, args: &Args) -> Result<LoadSwitch, Lo
     if !switch.wait_idle(Duration::from_secs(10)) {
         return Err(switch.error("the warm-up call did not end"));
     }
-    Ok(switch)
+    Ok((switch, load))
+}
+
+/// One speaking call to the full-pipeline agent, so the models are loaded and its greeting is
+/// cached before the idle baseline is read.
+fn warm_pipeline(switch: &LoadSwitch, scenario: &Path) -> Result<(), LoadError> {
+    let report = SippRun::scenario(scenario)
+        .target(switch.sip)
+        .service(PIPELINE_NUMBER)
+        // Long enough for the whole request (≈ 6 s) to be heard and answered once.
+        .call_duration(Duration::from_secs(8))
+        .timeout(Duration::from_secs(30))
+        .run()?;
+    if !report.all_successful(1) {
+        return Err(switch.error(&format!("the pipeline warm-up call failed: {report:?}")));
+    }
+    if !switch.wait_idle(Duration::from_secs(10)) {
+        return Err(switch.error("the pipeline warm-up call did not end"));
+    }
+    Ok(())
 }
 
 /// The switch binary to run, built first unless told otherwise.

@@ -4,6 +4,10 @@
 //! resident memory and live-call gauge every second, and places probe calls of its own that
 //! measure RTP pacing and answer-to-first-RTP at that load (see `probe`).
 //!
+//! The same soak measures the full offline pipeline when its callers speak instead
+//! ([`SoakCaller::Speech`]: `uac_speech.xml` looping espeak-ng speech at a speech-recognising
+//! agent), usually with fewer calls and no probes.
+//!
 //! Timeline (calls start at `rate` per second and all last `ramp + settle + hold`):
 //! `0 ── ramp-in (N / rate) ── settle ── hold (plateau: sampling, probes) ── ramp-out`.
 
@@ -41,6 +45,19 @@ pub struct SoakConfig {
     pub probe_hold: Duration,
     /// The number to call.
     pub number: String,
+    /// What the soak's callers do once answered.
+    pub caller: SoakCaller,
+}
+
+/// What the soak's SIPp callers do once answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SoakCaller {
+    /// `uac_basic.xml` with `-rtp_echo`: the switch's audio comes back (media-only cost).
+    Echo,
+    /// This scenario file (a `uac_speech.xml` copy whose `@AUDIO@` is filled in, see
+    /// `speech::speech_soak_scenario`): the caller speaks, so recognition, the brain and
+    /// synthesis all run (full pipeline cost).
+    Speech(std::path::PathBuf),
 }
 
 impl SoakConfig {
@@ -195,13 +212,16 @@ pub fn run_soak(
     let started = Instant::now();
     let plateau_start = started + config.ramp_in() + config.settle;
     let plateau_end = plateau_start + config.hold;
-    let mut sipp = SippRun::uac_basic()
+    let callers = match &config.caller {
+        SoakCaller::Echo => SippRun::uac_basic().rtp_echo(),
+        SoakCaller::Speech(scenario) => SippRun::scenario(scenario),
+    };
+    let mut sipp = callers
         .target(switch.sip)
         .service(&config.number)
         .rate(f64::from(config.rate))
         .calls(config.calls)
         .call_duration(config.call_duration())
-        .rtp_echo()
         .timeout(config.call_duration() + config.ramp_in() + Duration::from_secs(60))
         .spawn()?;
     let sipp_pid = sipp.pid();
@@ -330,6 +350,7 @@ mod tests {
             probe_parallel: 4,
             probe_hold: Duration::from_secs(5),
             number: "5000".into(),
+            caller: SoakCaller::Echo,
         }
     }
 

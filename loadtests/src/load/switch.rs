@@ -57,6 +57,15 @@ impl LoadSwitchConfig {
     }
 }
 
+/// What [`LoadSwitch::provision`] created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provisioned {
+    /// The load tenant.
+    pub tenant_id: String,
+    /// Its media-only agent.
+    pub agent_id: String,
+}
+
 /// A running switch under test. Dropping it kills the process.
 #[derive(Debug)]
 pub struct LoadSwitch {
@@ -208,7 +217,12 @@ impl LoadSwitch {
 
     /// Creates the load tenant (free plan, cap `max_calls`), its media-only agent greeting
     /// callers with `greeting`, and routes `number` to it.
-    pub fn provision(&self, number: &str, greeting: &str, max_calls: u32) -> Result<(), LoadError> {
+    pub fn provision(
+        &self,
+        number: &str,
+        greeting: &str,
+        max_calls: u32,
+    ) -> Result<Provisioned, LoadError> {
         let tenant = self.post(
             "/v1/tenants",
             &serde_json::json!({
@@ -220,8 +234,9 @@ impl LoadSwitch {
             }),
         )?;
         let tenant_id = id_of(&tenant, "tenant")?;
-        let agent = self.post(
-            &format!("/v1/tenants/{tenant_id}/agents"),
+        let agent_id = self.add_agent(
+            &tenant_id,
+            number,
             &serde_json::json!({
                 "name": "media-only",
                 "greeting": greeting,
@@ -231,12 +246,50 @@ impl LoadSwitch {
                 "tts": {"provider": "local"},
             }),
         )?;
+        Ok(Provisioned {
+            tenant_id,
+            agent_id,
+        })
+    }
+
+    /// Adds an agent with the full offline pipeline (local speech recognition, a scripted
+    /// brain, local speech synthesis) to `tenant_id` and routes `number` to it; returns its id.
+    pub fn add_pipeline_agent(&self, tenant_id: &str, number: &str) -> Result<String, LoadError> {
+        self.add_agent(
+            tenant_id,
+            number,
+            &serde_json::json!({
+                "name": "full-pipeline",
+                "greeting": "Hello, you have reached the clinic. How can I help?",
+                "answer_after_ms": 0,
+                "brain": {
+                    "kind": "scripted",
+                    "rules": [{
+                        "when": ["appointment", "book"],
+                        "say": "I can book you in tomorrow at ten. Does that suit you?",
+                    }],
+                    "fallback": "Sorry, I did not catch that.",
+                },
+                "stt": {"provider": "local"},
+                "tts": {"provider": "local"},
+            }),
+        )
+    }
+
+    /// Creates an agent from `spec` in `tenant_id` and routes `number` to it; returns its id.
+    fn add_agent(
+        &self,
+        tenant_id: &str,
+        number: &str,
+        spec: &serde_json::Value,
+    ) -> Result<String, LoadError> {
+        let agent = self.post(&format!("/v1/tenants/{tenant_id}/agents"), spec)?;
         let agent_id = id_of(&agent, "agent")?;
         self.post(
             &format!("/v1/tenants/{tenant_id}/numbers"),
             &serde_json::json!({"number": number, "agent_id": agent_id}),
         )?;
-        Ok(())
+        Ok(agent_id)
     }
 
     /// The switch's `calls_active` gauge (sampled by the switch once a second).
@@ -265,21 +318,74 @@ impl LoadSwitch {
         request(self.admin, "GET", path, Some(&self.token), None)
     }
 
-    fn post(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value, LoadError> {
-        let text = body.to_string();
-        let response = request(self.admin, "POST", path, Some(&self.token), Some(&text))
-            .map_err(|e| LoadError::io(format!("POST {path}"), e))?;
-        if response.status != 201 && response.status != 200 {
+    /// `GET path`, parsed as JSON; a status other than 200 is an error.
+    pub fn get_json(&self, path: &str) -> Result<serde_json::Value, LoadError> {
+        let response = self
+            .get(path)
+            .map_err(|e| LoadError::io(format!("GET {path}"), e))?;
+        if response.status != 200 {
             return Err(LoadError::Admin {
-                request: format!("POST {path}"),
+                request: format!("GET {path}"),
                 status: response.status,
                 body: response.body,
             });
         }
         serde_json::from_str(&response.body).map_err(|e| LoadError::Admin {
-            request: format!("POST {path}"),
+            request: format!("GET {path}"),
             status: response.status,
             body: format!("not JSON ({e}): {}", response.body),
+        })
+    }
+
+    /// `POST path` with a JSON body; a status other than 200 or 201 is an error.
+    pub fn post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, LoadError> {
+        self.send("POST", path, body)
+    }
+
+    /// `PUT path` with a JSON body; a status other than 200 or 201 is an error.
+    pub fn put(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, LoadError> {
+        self.send("PUT", path, body)
+    }
+
+    /// `method path` with a JSON body, whatever the status: (status, body).
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(u16, String), LoadError> {
+        let text = body.to_string();
+        let response = request(self.admin, method, path, Some(&self.token), Some(&text))
+            .map_err(|e| LoadError::io(format!("{method} {path}"), e))?;
+        Ok((response.status, response.body))
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, LoadError> {
+        let (status, body) = self.request(method, path, body)?;
+        if status != 201 && status != 200 {
+            return Err(LoadError::Admin {
+                request: format!("{method} {path}"),
+                status,
+                body,
+            });
+        }
+        serde_json::from_str(&body).map_err(|e| LoadError::Admin {
+            request: format!("{method} {path}"),
+            status,
+            body: format!("not JSON ({e}): {body}"),
         })
     }
 }

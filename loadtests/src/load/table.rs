@@ -1,10 +1,12 @@
-//! The one results table: what the ramp and the soak measured, beside the goals of issue 8,
+//! The one results table: what the ramp, the soaks and the outbound phase measured, beside the goals of issue 8,
 //! rendered as Markdown (for the terminal and for `loadtests/RESULTS.md`).
 
 use std::fmt::Write as _;
 
+use super::outbound::OutboundReport;
 use super::ramp::RampReport;
 use super::soak::SoakReport;
+use super::speech::PipelineReport;
 
 /// The goals of issue 8.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,8 +46,12 @@ impl Default for Goals {
 pub struct ResultsTable<'a> {
     /// The CPS ramp, if it ran.
     pub ramp: Option<&'a RampReport>,
-    /// The soak, if it ran.
+    /// The media-only soak, if it ran.
     pub soak: Option<&'a SoakReport>,
+    /// The full-pipeline soak, if it ran.
+    pub pipeline: Option<&'a PipelineReport>,
+    /// The outbound phase, if it ran.
+    pub outbound: Option<&'a OutboundReport>,
     /// The goals.
     pub goals: Goals,
 }
@@ -199,6 +205,88 @@ impl ResultsTable<'_> {
                     .map(|v| v <= g.answer_to_first_rtp_p95_ms),
             );
         }
+        if let Some(PipelineReport { soak: p, turns }) = self.pipeline {
+            row(
+                "Full offline pipeline soak: concurrent speaking calls (STT + scripted brain + TTS)",
+                format!(
+                    "{} peak ({} SIPp asked, {} failed)",
+                    p.peak_calls, p.target_calls, p.sipp_failed
+                ),
+                "–".into(),
+                None,
+            );
+            row(
+                "Pipeline turns stored (all calls incl. warm-up): caller heard / agent spoke",
+                format!(
+                    "{} caller turns in {}/{} calls; {} agent turns",
+                    turns.caller_turns, turns.calls_heard, turns.calls, turns.agent_turns
+                ),
+                "–".into(),
+                None,
+            );
+            row(
+                "Switch CPU per pipeline call (plateau total)",
+                format!(
+                    "{:.2} % of a core ({:.0} % over {:.0} s, {:.1} calls on average)",
+                    p.cpu_per_call_percent(),
+                    p.switch_cpu_percent,
+                    p.plateau.as_secs_f64(),
+                    p.mean_plateau_calls
+                ),
+                "–".into(),
+                None,
+            );
+            row(
+                "RSS per pipeline call above idle (peak, idle)",
+                format!(
+                    "{:.1} KiB ({:.1} MiB, {:.1} MiB)",
+                    p.rss_per_call_kib(),
+                    p.rss_peak_kib as f64 / 1024.0,
+                    p.rss_idle_kib as f64 / 1024.0
+                ),
+                "–".into(),
+                None,
+            );
+        }
+        if let Some(o) = self.outbound {
+            row(
+                "Outbound: calls originated through the API to a SIPp carrier",
+                format!(
+                    "{}/{} accepted, {} refused; carrier {} ok, {} failed",
+                    o.accepted,
+                    o.target_calls,
+                    o.refused_count,
+                    o.carrier_successful,
+                    o.carrier_failed
+                ),
+                "0 failures".into(),
+                Some(o.refused_count == 0 && o.carrier_failed == 0),
+            );
+            row(
+                "Outbound CPS achieved: API accepted / carrier saw INVITEs",
+                format!(
+                    "{:.1} / {} (asked {})",
+                    o.api_cps,
+                    o.carrier_cps
+                        .map_or_else(|| "n/a".into(), |c| format!("{c:.1}")),
+                    o.target_cps
+                ),
+                "–".into(),
+                None,
+            );
+            row(
+                "Outbound POST → 202 p50 / p95; carrier INVITE → ACK p50 / p95 (1 ms resolution)",
+                format!(
+                    "{} / {} ms; {} / {} ms",
+                    ms(o.api_ms.percentile(50.0)),
+                    ms(o.api_ms.percentile(95.0)),
+                    ms(o.invite_to_ack_ms.percentile(50.0)),
+                    ms(o.invite_to_ack_ms.percentile(95.0)),
+                ),
+                "–".into(),
+                None,
+            );
+        }
         let mut out =
             String::from("| measure | result | goal (issue 8) | met |\n|---|---|---|---|\n");
         for [measure, result, goal, met] in rows {
@@ -232,6 +320,17 @@ impl ResultsTable<'_> {
                 "\nProbe failures ({}): {}",
                 soak.pacing.failures.len(),
                 soak.pacing.failures.join("; ")
+            );
+        }
+        if let Some(o) = self.outbound
+            && !o.refused.is_empty()
+        {
+            let _ = writeln!(
+                out,
+                "\nOutbound refusals ({}, first {}): {}",
+                o.refused_count,
+                o.refused.len(),
+                o.refused.join("; ")
             );
         }
         out
@@ -281,6 +380,8 @@ mod tests {
         let text = ResultsTable {
             ramp: Some(&ramp),
             soak: Some(&soak),
+            pipeline: None,
+            outbound: None,
             goals: Goals::default(),
         }
         .render();
@@ -311,9 +412,72 @@ mod tests {
         let text = ResultsTable {
             ramp: None,
             soak: None,
+            pipeline: None,
+            outbound: None,
             goals: Goals::default(),
         }
         .render();
         assert_eq!(text.lines().count(), 2);
+    }
+
+    #[test]
+    fn pipeline_and_outbound_rows() {
+        let pipeline = PipelineReport {
+            soak: SoakReport {
+                target_calls: 20,
+                peak_calls: 20,
+                mean_plateau_calls: 20.0,
+                switch_cpu_percent: 80.0,
+                rss_idle_kib: 100_000,
+                rss_peak_kib: 140_960,
+                plateau: Duration::from_secs(30),
+                ..SoakReport::default()
+            },
+            turns: crate::load::TurnCount {
+                calls: 21,
+                calls_heard: 20,
+                caller_turns: 60,
+                agent_turns: 80,
+            },
+        };
+        let outbound = OutboundReport {
+            target_calls: 100,
+            target_cps: 20,
+            accepted: 99,
+            refused: vec!["429: too many".into()],
+            refused_count: 1,
+            api_cps: 19.8,
+            carrier_cps: Some(19.5),
+            carrier_successful: 99,
+            carrier_failed: 1,
+            ..OutboundReport::default()
+        };
+        let text = ResultsTable {
+            ramp: None,
+            soak: None,
+            pipeline: Some(&pipeline),
+            outbound: Some(&outbound),
+            goals: Goals::default(),
+        }
+        .render();
+        assert!(
+            text.contains("| 4.00 % of a core (80 % over 30 s"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| 2048.0 KiB (137.7 MiB, 97.7 MiB)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "99/100 accepted, 1 refused; carrier 99 ok, 1 failed | 0 failures | **no** |"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("| 19.8 / 19.5 (asked 20)"), "{text}");
+        assert!(
+            text.contains("Outbound refusals (1, first 1): 429: too many"),
+            "{text}"
+        );
     }
 }
