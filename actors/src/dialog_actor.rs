@@ -275,8 +275,13 @@ impl DialogActorState {
                 }
                 self.respond(tx, &request, 200, None);
                 self.lock().terminate();
-                info!(call_id = %self.args.ctx.call_id, "caller hung up");
-                self.end(HangupBy::Caller, "normal_clearing");
+                info!(call_id = %self.args.ctx.call_id, "the other party hung up");
+                let by = if self.lock().is_outbound() {
+                    HangupBy::Callee
+                } else {
+                    HangupBy::Caller
+                };
+                self.end(by, "normal_clearing");
             }
             // A re-INVITE or UPDATE refreshes the session timer (or is refused 422); with SDP
             // it is a re-offer (hold, resume, new address) answered from what was negotiated; a

@@ -17,8 +17,10 @@ pub fn unix_ms(t: SystemTime) -> i64 {
 /// Who ended a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HangupBy {
-    /// The caller (BYE or CANCEL).
+    /// The caller (BYE or CANCEL) of a call we answered.
     Caller,
+    /// The callee (BYE) of a call we placed.
+    Callee,
     /// The switch (timeouts, errors, limits, credit).
     Switch,
     /// The agent (its hang-up tool).
@@ -32,6 +34,7 @@ impl HangupBy {
     pub fn as_str(self) -> &'static str {
         match self {
             HangupBy::Caller => "caller",
+            HangupBy::Callee => "callee",
             HangupBy::Switch => "switch",
             HangupBy::Agent => "agent",
             HangupBy::Api => "api",

@@ -164,6 +164,7 @@ async fn a_challenged_call_connects_and_the_agent_talks_until_the_callee_hangs_u
     let record = ended_record(&switch, &call_id).await;
     assert_eq!(record["state"], "ended", "{record}");
     assert_eq!(record["direction"], "outbound", "{record}");
+    assert_eq!(record["hangup_by"], "callee", "{record}");
     assert!(record["answered_at"].is_string(), "{record}");
     assert!(record["billed_secs"].as_i64().unwrap() >= 2, "{record}");
     assert!(

@@ -39,7 +39,7 @@ pub(crate) struct CallView {
     pub(crate) ai_cost_micros: i64,
     /// Why the call ended or was refused, e.g. `caller_bye`, `credit_exhausted`.
     pub(crate) hangup_cause: Option<String>,
-    /// `caller`, `switch`, `agent` or `api`.
+    /// `caller` (a call we answered), `callee` (a call we placed), `switch`, `agent` or `api`.
     pub(crate) hangup_by: Option<String>,
     /// Media statistics, once the call ended with media.
     pub(crate) media: Option<MediaView>,
