@@ -19,25 +19,12 @@ const SLOW_NUMBER: &str = "2000";
 const RING_MS: u64 = 5000;
 
 fn api(switch: &SwitchProcess, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let body = body.map(|b| b.to_string());
-    let (code, text) = switch
-        .http(method, path, Some(TOKEN), body.as_deref())
-        .expect("admin API answers");
-    (
-        code,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    switch.api(TOKEN, method, path, body)
 }
 
 /// The demo tenant and its agent.
 fn demo(switch: &SwitchProcess) -> (String, String) {
-    let (code, tenants) = api(switch, "GET", "/v1/tenants", None);
-    assert_eq!(code, 200, "{tenants}");
-    let tenant = tenants["items"][0]["id"].as_str().unwrap().to_string();
-    let (code, agents) = api(switch, "GET", &format!("/v1/tenants/{tenant}/agents"), None);
-    assert_eq!(code, 200, "{agents}");
-    let agent = agents["items"][0]["id"].as_str().unwrap().to_string();
-    (tenant, agent)
+    switch.demo_ids(TOKEN)
 }
 
 /// Routes [`SLOW_NUMBER`] to a copy of the demo agent that rings [`RING_MS`] before answering.

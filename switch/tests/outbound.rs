@@ -7,32 +7,18 @@ mod common;
 
 use std::time::Duration;
 
-use common::{SwitchProcess, eventually};
-use loadtests::SippRun;
+use common::{SwitchProcess, eventually, sipp_carrier};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "operator-secret-token";
 
 fn call_api(switch: &SwitchProcess, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let body = body.map(|b| b.to_string());
-    let (code, text) = switch
-        .http(method, path, Some(TOKEN), body.as_deref())
-        .expect("admin API answers");
-    (
-        code,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    switch.api(TOKEN, method, path, body)
 }
 
 /// The demo tenant and its agent.
 fn demo(switch: &SwitchProcess) -> (String, String) {
-    let (code, tenants) = call_api(switch, "GET", "/v1/tenants", None);
-    assert_eq!(code, 200, "{tenants}");
-    let tenant = tenants["items"][0]["id"].as_str().unwrap().to_string();
-    let (code, agents) = call_api(switch, "GET", &format!("/v1/tenants/{tenant}/agents"), None);
-    assert_eq!(code, 200, "{agents}");
-    let agent = agents["items"][0]["id"].as_str().unwrap().to_string();
-    (tenant, agent)
+    switch.demo_ids(TOKEN)
 }
 
 fn add_trunk(switch: &SwitchProcess, name: &str, address: &str, password: &str) -> String {
@@ -136,11 +122,7 @@ async fn the_guard_refuses_what_the_tenant_may_not_call() {
 async fn a_challenged_call_connects_and_the_agent_talks_until_the_callee_hangs_up() {
     let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
     let (tenant, agent) = demo(&switch);
-    let carrier = SippRun::scenario(&loadtests::scenario_file("uas_auth.xml"))
-        .calls(1)
-        .timeout(Duration::from_secs(40))
-        .spawn()
-        .expect("the carrier starts");
+    let carrier = sipp_carrier("uas_auth.xml", &[]);
     let trunk = add_trunk(
         &switch,
         "carrier",
@@ -184,17 +166,11 @@ async fn a_challenged_call_connects_and_the_agent_talks_until_the_callee_hangs_u
 async fn a_redirect_is_followed_to_the_carrier_that_answers() {
     let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
     let (tenant, agent) = demo(&switch);
-    let carrier = SippRun::scenario(&loadtests::scenario_file("uas_auth.xml"))
-        .calls(1)
-        .timeout(Duration::from_secs(40))
-        .spawn()
-        .expect("the carrier starts");
-    let redirector = SippRun::scenario(&loadtests::scenario_file("uas_redirect.xml"))
-        .key("redirect_to", &carrier.local_addr().to_string())
-        .calls(1)
-        .timeout(Duration::from_secs(40))
-        .spawn()
-        .expect("the redirector starts");
+    let carrier = sipp_carrier("uas_auth.xml", &[]);
+    let redirector = sipp_carrier(
+        "uas_redirect.xml",
+        &[("redirect_to", &carrier.local_addr().to_string())],
+    );
     add_trunk(
         &switch,
         "redirecting",
@@ -230,11 +206,7 @@ async fn a_redirect_is_followed_to_the_carrier_that_answers() {
 async fn credentials_the_carrier_refuses_leave_a_refused_record() {
     let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
     let (tenant, agent) = demo(&switch);
-    let carrier = SippRun::scenario(&loadtests::scenario_file("uas_auth.xml"))
-        .calls(1)
-        .timeout(Duration::from_secs(40))
-        .spawn()
-        .expect("the carrier starts");
+    let carrier = sipp_carrier("uas_auth.xml", &[]);
     add_trunk(
         &switch,
         "carrier",
@@ -260,11 +232,7 @@ async fn credentials_the_carrier_refuses_leave_a_refused_record() {
 async fn a_call_nobody_answers_is_cancelled_at_the_ring_timeout() {
     let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
     let (tenant, agent) = demo(&switch);
-    let callee = SippRun::scenario(&loadtests::scenario_file("uas_ring_no_answer.xml"))
-        .calls(1)
-        .timeout(Duration::from_secs(40))
-        .spawn()
-        .expect("the callee starts");
+    let callee = sipp_carrier("uas_ring_no_answer.xml", &[]);
     add_trunk(&switch, "carrier", &callee.local_addr().to_string(), "x");
     set_policy(&switch, &tenant, &["+1"], 5, 2);
     let (code, placed) = place(

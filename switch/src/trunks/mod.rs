@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use tracing::warn;
 
 pub use registrar::{RegistrarSettings, Registrations};
-pub use table::{Cidr, SUPPORTED_CODECS, TrunkEntry, TrunkTable};
+pub use table::{Cidr, SUPPORTED_CODECS, TrunkEntry, TrunkTable, codecs_of};
 
 /// How often the table is reloaded from storage.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(2);

@@ -66,6 +66,26 @@ pub struct TrunkEntry {
     pub codecs: Vec<AudioCodec>,
 }
 
+/// The codecs a trunk allows, in its order: the known ones among its `codecs`, or every codec
+/// the switch has when it lists none (empty when it lists only codecs the switch lacks).
+pub fn codecs_of(trunk: &Trunk) -> Vec<AudioCodec> {
+    if trunk.codecs.is_empty() {
+        return SUPPORTED_CODECS.to_vec();
+    }
+    let mut list = Vec::new();
+    for name in &trunk.codecs {
+        let found = SUPPORTED_CODECS
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name.trim()));
+        if let Some(codec) = found
+            && !list.contains(&codec)
+        {
+            list.push(codec);
+        }
+    }
+    list
+}
+
 impl TrunkEntry {
     /// Parses a stored trunk (unparseable networks, which the store refuses anyway, are skipped).
     pub fn new(trunk: Trunk) -> Self {
@@ -74,22 +94,7 @@ impl TrunkEntry {
             .iter()
             .filter_map(|c| Cidr::parse(c))
             .collect();
-        let codecs = if trunk.codecs.is_empty() {
-            SUPPORTED_CODECS.to_vec()
-        } else {
-            let mut list = Vec::new();
-            for name in &trunk.codecs {
-                let found = SUPPORTED_CODECS
-                    .into_iter()
-                    .find(|c| c.name().eq_ignore_ascii_case(name.trim()));
-                if let Some(codec) = found
-                    && !list.contains(&codec)
-                {
-                    list.push(codec);
-                }
-            }
-            list
-        };
+        let codecs = codecs_of(&trunk);
         TrunkEntry {
             trunk,
             cidrs,

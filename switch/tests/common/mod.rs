@@ -332,3 +332,48 @@ pub async fn one_call(switch: &SwitchProcess, scenario: PathBuf, number: &str, d
     .unwrap();
     assert!(report.all_successful(1), "{report:?}\n{}", switch.log());
 }
+
+impl SwitchProcess {
+    /// An admin API request with bearer `token` and a JSON body; the status and the JSON answer
+    /// (a JSON string holding the text when the answer is not JSON).
+    pub fn api(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let body = body.map(|b| b.to_string());
+        let (code, text) = self
+            .http(method, path, Some(token), body.as_deref())
+            .expect("admin API answers");
+        (
+            code,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    /// The demo tenant's id and its agent's id, read through the admin API.
+    pub fn demo_ids(&self, token: &str) -> (String, String) {
+        let (code, tenants) = self.api(token, "GET", "/v1/tenants", None);
+        assert_eq!(code, 200, "{tenants}");
+        let tenant = tenants["items"][0]["id"].as_str().unwrap().to_string();
+        let path = format!("/v1/tenants/{tenant}/agents");
+        let (code, agents) = self.api(token, "GET", &path, None);
+        assert_eq!(code, 200, "{agents}");
+        let agent = agents["items"][0]["id"].as_str().unwrap().to_string();
+        (tenant, agent)
+    }
+}
+
+/// A SIPp carrier playing `scenario` (from `loadtests/scenarios/`) for one call, in the
+/// background.
+pub fn sipp_carrier(scenario: &str, keys: &[(&str, &str)]) -> loadtests::SippProcess {
+    let mut run = loadtests::SippRun::scenario(&loadtests::scenario_file(scenario))
+        .calls(1)
+        .timeout(Duration::from_secs(40));
+    for (name, value) in keys {
+        run = run.key(name, value);
+    }
+    run.spawn().expect("the SIPp carrier starts")
+}
