@@ -252,16 +252,9 @@ async fn a_reliable_180_is_retransmitted_until_its_prack() {
     let token = "ext-token";
     let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", token)]);
     // Make the demo agent ring for a while before answering.
-    let (_, tenants) = switch
-        .http("GET", "/v1/tenants", Some(token), None)
-        .unwrap();
-    let tenants: serde_json::Value = serde_json::from_str(&tenants).unwrap();
-    let tenant = tenants["items"][0]["id"].as_str().unwrap().to_string();
-    let path = format!("/v1/tenants/{tenant}/agents");
-    let (_, agents) = switch.http("GET", &path, Some(token), None).unwrap();
-    let agents: serde_json::Value = serde_json::from_str(&agents).unwrap();
-    let agent = &agents["items"][0];
-    let id = agent["id"].as_str().unwrap();
+    let (tenant, id) = switch.demo_ids(token);
+    let path = format!("/v1/tenants/{tenant}/agents/{id}");
+    let (_, agent) = switch.api(token, "GET", &path, None);
     let mut spec = serde_json::json!({
         "name": agent["name"], "greeting": agent["greeting"], "brain": agent["brain"],
         "answer_after_ms": 2500,
@@ -271,14 +264,7 @@ async fn a_reliable_180_is_retransmitted_until_its_prack() {
             spec[key] = agent[key].clone();
         }
     }
-    let (code, body) = switch
-        .http(
-            "PUT",
-            &format!("{path}/{id}"),
-            Some(token),
-            Some(&spec.to_string()),
-        )
-        .unwrap();
+    let (code, body) = switch.api(token, "PUT", &path, Some(spec));
     assert_eq!(code, 200, "{body}");
 
     let ua = Ua::new(&switch);
