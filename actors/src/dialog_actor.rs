@@ -13,7 +13,7 @@ use sip::message::{Method, Request, header_values, set_header};
 use sip::sdp::{LocalMedia, Negotiated, answer_changed, answer_reoffer, parse_offer};
 use tracing::{debug, info, warn};
 
-use crate::call::{CallMsg, ChildContext};
+use crate::call::{CallMsg, ChildContext, TransferReport};
 use crate::describe::ActorView;
 use crate::dialog_timers::DialogTimers;
 use crate::outcome::HangupBy;
@@ -38,6 +38,9 @@ pub enum DialogMsg {
     Describe(RpcReplyPort<ActorView>),
     /// Blind-transfer the caller to this target (a SIP URI).
     Transfer(String),
+    /// The call no longer waits for the REFER (it is placing the call itself): later
+    /// NOTIFYs about it change nothing.
+    StopTransfer,
     /// A dialog timer (session timer, reliable provisional) may be due.
     Tick,
 }
@@ -241,7 +244,11 @@ impl DialogActorState {
             }
             TransferProgress::Failed if self.transferring => {
                 self.transferring = false;
-                let _ = self.args.ctx.call.cast(CallMsg::TransferFailed);
+                let _ = self
+                    .args
+                    .ctx
+                    .call
+                    .cast(CallMsg::TransferReport(TransferReport::Failed));
             }
             _ => {}
         }
@@ -440,12 +447,18 @@ impl Actor for DialogActor {
                 method: Method::Refer,
                 status,
                 ..
-            }) if status >= 300 => {
-                warn!(call_id = %state.args.ctx.call_id, status, "the carrier refused the transfer");
-                state.transferring = false;
-                let _ = state.args.ctx.call.cast(CallMsg::TransferFailed);
+            }) if state.transferring && status >= 200 => {
+                let report = if status >= 300 {
+                    info!(call_id = %state.args.ctx.call_id, status, "the carrier refused the REFER");
+                    state.transferring = false;
+                    TransferReport::Refused(status)
+                } else {
+                    TransferReport::Accepted
+                };
+                let _ = state.args.ctx.call.cast(CallMsg::TransferReport(report));
             }
             DialogMsg::Sip(SipEvent::Timeout { .. } | SipEvent::Response { .. }) => {}
+            DialogMsg::StopTransfer => state.transferring = false,
             DialogMsg::Transfer(target) => {
                 if state.lock().state() == DialogState::Confirmed && !state.transferring {
                     state.send_refer(&target);

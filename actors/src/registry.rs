@@ -2,8 +2,9 @@
 //! transport routes events with it) or by call id (the admin API steers calls with it), with the
 //! few live figures a listing shows without asking each call actor.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+
+use std::sync::{Arc, OnceLock};
 
 use dashmap::DashMap;
 
@@ -16,6 +17,7 @@ pub struct LiveStats {
     answered_at_ms: AtomicI64,
     charged_micros: AtomicI64,
     paid_until_ms: AtomicI64,
+    bridged_with: OnceLock<String>,
 }
 
 impl LiveStats {
@@ -28,6 +30,16 @@ impl LiveStats {
     pub fn set_charged(&self, micros: i64, paid_until_ms: i64) {
         self.charged_micros.store(micros, Ordering::Relaxed);
         self.paid_until_ms.store(paid_until_ms, Ordering::Relaxed);
+    }
+
+    /// The call's audio is joined to call `peer`'s (a transfer); a call is bridged once.
+    pub fn set_bridged(&self, peer: &str) {
+        let _ = self.bridged_with.set(peer.to_string());
+    }
+
+    /// The call this one is bridged with, if any.
+    pub fn bridged_with(&self) -> Option<&str> {
+        self.bridged_with.get().map(String::as_str)
     }
 
     /// Unix milliseconds of the answer, if answered.

@@ -19,7 +19,7 @@ pub struct LiveCallSummary {
     pub from: String,
     /// The To URI.
     pub to: String,
-    /// Where the call is: `ringing`, `live` or `ending`.
+    /// Where the call is: `ringing`, `live`, `bridged` or `ending`.
     pub state: String,
     /// Unix milliseconds when the call started.
     pub started_at_ms: i64,
@@ -31,6 +31,8 @@ pub struct LiveCallSummary {
     pub charged_micros: i64,
     /// Seconds of paid call time left, if metered.
     pub seconds_left: Option<i64>,
+    /// The call this one is bridged with (a transfer the switch placed), if any.
+    pub bridged_with: Option<String>,
 }
 
 /// Why a live-call command was not carried out.

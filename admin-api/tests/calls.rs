@@ -21,6 +21,7 @@ fn summary(id: &str, tenant: &str) -> LiveCallSummary {
         actors: 6,
         charged_micros: 6_000,
         seconds_left: Some(42),
+        bridged_with: None,
     }
 }
 

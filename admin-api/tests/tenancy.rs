@@ -95,6 +95,7 @@ async fn other_tenants_resources_answer_404() {
                 actors: 6,
                 charged_micros: 6_000,
                 seconds_left: Some(30),
+                bridged_with: None,
             },
             json!({"kind": "call"}),
         );

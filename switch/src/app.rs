@@ -228,6 +228,7 @@ pub async fn run(
             config.sip.trusted_loopback,
         )),
     );
+    router.enable_bridged_transfers();
     let dispatcher = Arc::new(
         Dispatcher::new(
             registry.clone(),

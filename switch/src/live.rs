@@ -40,10 +40,10 @@ fn summary(call: &LiveCall) -> LiveCallSummary {
         tenant_id: call.tenant_id.clone(),
         from: call.from.clone(),
         to: call.to.clone(),
-        state: if answered.is_some() {
-            "live"
-        } else {
-            "ringing"
+        state: match (answered, call.stats.bridged_with()) {
+            (Some(_), Some(_)) => "bridged",
+            (Some(_), None) => "live",
+            (None, _) => "ringing",
         }
         .into(),
         started_at_ms: call.started_at_ms,
@@ -55,6 +55,7 @@ fn summary(call: &LiveCall) -> LiveCallSummary {
             .stats
             .paid_until_ms()
             .map(|until| (until - now).max(0) / 1000),
+        bridged_with: call.stats.bridged_with().map(str::to_string),
     }
 }
 
@@ -97,11 +98,16 @@ impl LiveCalls for SwitchLiveCalls {
             .map_err(|e| LiveCallError::Failed(e.to_string()))
     }
 
-    async fn transfer(&self, call_id: &str, _to: &str) -> Result<(), LiveCallError> {
-        self.live(call_id)?;
-        Err(LiveCallError::Unsupported(
-            "blind transfer (SIP REFER) is not built yet".into(),
-        ))
+    async fn transfer(&self, call_id: &str, to: &str) -> Result<(), LiveCallError> {
+        let call = self.live(call_id)?;
+        if call.stats.answered_at_ms().is_none() {
+            return Err(LiveCallError::Unsupported(
+                "the call is not answered yet: only an answered call can be transferred".into(),
+            ));
+        }
+        call.handle
+            .cast(CallMsg::Transfer(to.to_string()))
+            .map_err(|e| LiveCallError::Failed(e.to_string()))
     }
 
     async fn say(&self, call_id: &str, text: &str) -> Result<(), LiveCallError> {

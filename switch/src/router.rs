@@ -34,6 +34,7 @@ use crate::trunks::SUPPORTED_CODECS;
 use crate::voices::Voices;
 
 mod outbound;
+mod transfer;
 
 /// Payload type of telephone-event in the offer of our 200 to an INVITE without SDP.
 const LATE_OFFER_TELEPHONE_EVENT: u8 = 101;
@@ -94,6 +95,8 @@ pub struct Router {
     outbound_rate: dashmap::DashMap<String, (std::time::Instant, u32)>,
     /// Trunk ACL and Digest checks; without it every source is admitted (bare test routers).
     gate: Option<InboundGate>,
+    /// Places transfer calls when the carrier refuses REFER (see `transfer`).
+    placer: std::sync::OnceLock<Arc<dyn actors::call::LegPlacer>>,
 }
 
 /// A refusal: SIP status, cause for the record, extra headers, and whether it is a refused call
@@ -139,6 +142,7 @@ impl Router {
             draining: AtomicBool::new(false),
             outbound_rate: dashmap::DashMap::new(),
             gate: None,
+            placer: std::sync::OnceLock::new(),
         }
     }
 
@@ -385,6 +389,8 @@ impl Router {
                 charger: self.charger.clone(),
             },
             speech,
+            placer: self.leg_placer(),
+            bridge_with: None,
         };
         match self.start_call(setup).await {
             Ok(call) => {

@@ -21,20 +21,6 @@ fn demo(switch: &SwitchProcess) -> (String, String) {
     switch.demo_ids(TOKEN)
 }
 
-fn add_trunk(switch: &SwitchProcess, name: &str, address: &str, password: &str) -> String {
-    let (code, trunk) = call_api(
-        switch,
-        "POST",
-        "/v1/trunks",
-        Some(json!({
-            "name": name, "address": address, "transport": "udp",
-            "username": "trunkuser", "password": password,
-        })),
-    );
-    assert_eq!(code, 201, "{trunk}");
-    trunk["id"].as_str().unwrap().to_string()
-}
-
 fn place(switch: &SwitchProcess, tenant: &str, body: Value) -> (u16, Value) {
     call_api(
         switch,
@@ -42,16 +28,6 @@ fn place(switch: &SwitchProcess, tenant: &str, body: Value) -> (u16, Value) {
         &format!("/v1/tenants/{tenant}/calls"),
         Some(body),
     )
-}
-
-fn set_policy(switch: &SwitchProcess, tenant: &str, prefixes: &[&str], cps: i32, concurrent: i32) {
-    let (code, body) = call_api(
-        switch,
-        "PUT",
-        &format!("/v1/tenants/{tenant}/outbound-policy"),
-        Some(json!({"allowed_prefixes": prefixes, "max_cps": cps, "max_concurrent": concurrent})),
-    );
-    assert_eq!(code, 200, "{body}");
 }
 
 async fn ended_record(switch: &SwitchProcess, call_id: &str) -> Value {
@@ -77,7 +53,7 @@ async fn the_guard_refuses_what_the_tenant_may_not_call() {
     assert_eq!(code, 403, "no policy yet: {body}");
     assert_eq!(body["error"]["code"], "outbound_disabled");
 
-    set_policy(&switch, &tenant, &["+1"], 5, 2);
+    switch.set_outbound_policy(TOKEN, &tenant, &["+1"], 5, 2);
     let (code, body) = place(
         &switch,
         &tenant,
@@ -103,8 +79,8 @@ async fn the_guard_refuses_what_the_tenant_may_not_call() {
     let (code, body) = place(&switch, &tenant, call.clone());
     assert_eq!(code, 422, "no trunk configured: {body}");
 
-    set_policy(&switch, &tenant, &["+1"], 5, 0);
-    add_trunk(&switch, "nowhere", "127.0.0.1:9", "x");
+    switch.set_outbound_policy(TOKEN, &tenant, &["+1"], 5, 0);
+    switch.add_trunk(TOKEN, "nowhere", "127.0.0.1:9", "x");
     let (code, body) = place(&switch, &tenant, call);
     assert_eq!(code, 429, "{body}");
     assert_eq!(body["error"]["code"], "outbound_concurrency_limit");
@@ -123,13 +99,13 @@ async fn a_challenged_call_connects_and_the_agent_talks_until_the_callee_hangs_u
     let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
     let (tenant, agent) = demo(&switch);
     let carrier = sipp_carrier("uas_auth.xml", &[]);
-    let trunk = add_trunk(
-        &switch,
+    let trunk = switch.add_trunk(
+        TOKEN,
         "carrier",
         &carrier.local_addr().to_string(),
         "trunksecret",
     );
-    set_policy(&switch, &tenant, &["+1"], 5, 2);
+    switch.set_outbound_policy(TOKEN, &tenant, &["+1"], 5, 2);
 
     let (code, placed) = place(
         &switch,
@@ -171,13 +147,13 @@ async fn a_redirect_is_followed_to_the_carrier_that_answers() {
         "uas_redirect.xml",
         &[("redirect_to", &carrier.local_addr().to_string())],
     );
-    add_trunk(
-        &switch,
+    switch.add_trunk(
+        TOKEN,
         "redirecting",
         &redirector.local_addr().to_string(),
         "trunksecret",
     );
-    set_policy(&switch, &tenant, &["+1"], 5, 2);
+    switch.set_outbound_policy(TOKEN, &tenant, &["+1"], 5, 2);
     let (code, placed) = place(
         &switch,
         &tenant,
@@ -207,13 +183,13 @@ async fn credentials_the_carrier_refuses_leave_a_refused_record() {
     let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
     let (tenant, agent) = demo(&switch);
     let carrier = sipp_carrier("uas_auth.xml", &[]);
-    add_trunk(
-        &switch,
+    switch.add_trunk(
+        TOKEN,
         "carrier",
         &carrier.local_addr().to_string(),
         "wrong-password",
     );
-    set_policy(&switch, &tenant, &["1"], 5, 2);
+    switch.set_outbound_policy(TOKEN, &tenant, &["1"], 5, 2);
     let (code, placed) = place(
         &switch,
         &tenant,
@@ -233,8 +209,8 @@ async fn a_call_nobody_answers_is_cancelled_at_the_ring_timeout() {
     let switch = SwitchProcess::start(&[("SWITCH_ADMIN_TOKEN", TOKEN)]);
     let (tenant, agent) = demo(&switch);
     let callee = sipp_carrier("uas_ring_no_answer.xml", &[]);
-    add_trunk(&switch, "carrier", &callee.local_addr().to_string(), "x");
-    set_policy(&switch, &tenant, &["+1"], 5, 2);
+    switch.add_trunk(TOKEN, "carrier", &callee.local_addr().to_string(), "x");
+    switch.set_outbound_policy(TOKEN, &tenant, &["+1"], 5, 2);
     let (code, placed) = place(
         &switch,
         &tenant,

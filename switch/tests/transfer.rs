@@ -1,12 +1,15 @@
-//! Blind transfer (RFC 3515): the caller presses 0 for a person, the scripted agent says so and
-//! REFERs the caller to the front desk; SIPp (the carrier) accepts, reports success in a NOTIFY,
-//! and the switch leaves the call with a BYE.
+//! Transfers. Blind transfer (RFC 3515): the caller presses 0 for a person, the scripted agent
+//! says so and REFERs the caller to the front desk; SIPp (the carrier) accepts, reports success
+//! in a NOTIFY, and the switch leaves the call with a BYE. When the carrier refuses the REFER
+//! (405), the switch places the call to the target through a trunk itself (a second SIPp that
+//! echoes what it hears) and bridges the two calls' audio; when the tenant may not place that
+//! call, the caller stays with the agent, who says the transfer failed.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{SwitchProcess, eventually};
+use common::{SwitchProcess, eventually, recording_channels};
 use loadtests::SippRun;
 use store::{CallState, Speaker};
 
@@ -53,6 +56,189 @@ async fn pressing_zero_transfers_the_caller() {
         turns
             .iter()
             .any(|t| t.speaker == Speaker::Agent && t.text.starts_with("Let me put you through")),
+        "{turns:#?}"
+    );
+}
+
+/// Where the agent of the bridged-transfer tests sends callers who press 0.
+const TRANSFER_TARGET: &str = "sip:+15550100@carrier.example";
+const TOKEN: &str = "operator-secret-token";
+
+/// A scripted agent on number 2000 that records its calls and transfers on 0; the switch, the
+/// store, the tenant and the recordings directory.
+async fn transferring_agent(
+    dir: &std::path::Path,
+) -> (SwitchProcess, store::Store, String, std::path::PathBuf) {
+    let db = format!("sqlite://{}/transfer.db", dir.display());
+    let store = store::Store::connect(&db, 2).await.unwrap();
+    let spec = serde_json::json!({
+        "greeting": "Hello.",
+        "record": true,
+        "brain": {"kind": "scripted", "fallback": "Sorry?", "rules": [
+            {"when": ["0"], "say": "Putting you through.", "action": "transfer", "to": TRANSFER_TARGET},
+        ]},
+        "stt": {"provider": "none"},
+    });
+    let tenant = common::agent_on_number(&store, &spec, "2000").await;
+    let recordings = dir.join("recordings");
+    let switch = common::start_on(
+        &db,
+        &[
+            ("SWITCH_ADMIN_TOKEN", TOKEN),
+            ("SWITCH_RECORDINGS_DIR", recordings.to_str().unwrap()),
+        ],
+    );
+    (switch, store, tenant, recordings)
+}
+
+/// The caller of `uac_transfer_refused.xml`, streaming a 1 kHz tone once its REFER is refused.
+fn refused_transfer_caller(dir: &std::path::Path) -> std::path::PathBuf {
+    let tone: Vec<i16> = (0..8_000)
+        .map(|n| {
+            (8_000.0 * (std::f64::consts::TAU * 1_000.0 * f64::from(n) / 8_000.0).sin()) as i16
+        })
+        .collect();
+    let mut ulaw = vec![0u8; tone.len()];
+    rtp::G711::Pcmu.encode(&tone, &mut ulaw);
+    let audio = dir.join("tone_1khz.ulaw");
+    std::fs::write(&audio, ulaw).unwrap();
+    let text =
+        std::fs::read_to_string(loadtests::scenario_file("uac_transfer_refused.xml")).unwrap();
+    let scenario = dir.join("uac_transfer_refused.xml");
+    std::fs::write(&scenario, text.replace("@AUDIO@", audio.to_str().unwrap())).unwrap();
+    scenario
+}
+
+/// Goertzel power of `freq` Hz in 8 kHz `samples`, relative to their total power.
+fn share_at(samples: &[i16], freq: f64) -> f64 {
+    let coeff = 2.0 * (std::f64::consts::TAU * freq / 8_000.0).cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    let mut total = 0.0;
+    for &x in samples {
+        let x = f64::from(x);
+        total += x * x;
+        let s0 = x + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+    if total == 0.0 {
+        0.0
+    } else {
+        2.0 * power / (total * samples.len() as f64)
+    }
+}
+
+async fn run_caller(switch: &SwitchProcess, scenario: std::path::PathBuf) -> loadtests::SippReport {
+    let sip = switch.sip;
+    tokio::task::spawn_blocking(move || {
+        SippRun::scenario(&scenario)
+            .target(sip)
+            .service("2000")
+            .timeout(Duration::from_secs(60))
+            .run()
+    })
+    .await
+    .unwrap()
+    .unwrap()
+}
+
+async fn ended(store: &store::Store, id: &str) -> store::CallRecord {
+    let done = eventually(Duration::from_secs(10), || async {
+        store
+            .get_call(id)
+            .await
+            .unwrap()
+            .is_some_and(|c| c.state == CallState::Ended)
+    })
+    .await;
+    let call = store.get_call(id).await.unwrap().unwrap();
+    assert!(done, "{call:?}");
+    call
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_refer_is_bridged_through_a_call_of_our_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (switch, store, tenant, recordings) = transferring_agent(dir.path()).await;
+    // The transfer target: answers, sends back what it hears, hangs up after 4 s.
+    let target = SippRun::scenario(&loadtests::scenario_file("uas_answer.xml"))
+        .calls(1)
+        .rtp_echo()
+        .call_duration(Duration::from_secs(4))
+        .timeout(Duration::from_secs(60))
+        .spawn()
+        .expect("the transfer target starts");
+    switch.add_trunk(TOKEN, "carrier", &target.local_addr().to_string(), "x");
+    switch.set_outbound_policy(TOKEN, &tenant, &["+1555"], 5, 2);
+
+    let caller = run_caller(&switch, refused_transfer_caller(dir.path())).await;
+    assert!(
+        caller.all_successful(1),
+        "REFER refused, then the switch's BYE when the target hangs up: {caller:?}\n{}",
+        switch.log()
+    );
+    let report = target.wait().expect("the transfer target finishes");
+    assert_eq!((report.successful, report.failed), (1, 0), "{report:?}");
+
+    let calls = store.list_calls(Some(&tenant), 5).await.unwrap();
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    let leg = calls
+        .iter()
+        .find(|c| c.direction == store::Direction::Outbound)
+        .expect("the switch placed the transfer call");
+    let transferred = calls
+        .iter()
+        .find(|c| c.direction == store::Direction::Inbound)
+        .unwrap();
+    let leg = ended(&store, &leg.id).await;
+    let transferred = ended(&store, &transferred.id).await;
+    assert!(leg.to_uri.contains("+15550100"), "{leg:?}");
+    assert!(leg.answered_at.is_some(), "{leg:?}");
+    assert_eq!(leg.hangup_by.as_deref(), Some("callee"), "{leg:?}");
+    assert_eq!(
+        transferred.hangup_by.as_deref(),
+        Some("callee"),
+        "the bridged calls end together: {transferred:?}"
+    );
+
+    // The target heard the caller's tone (the agent channel of its call), and the caller heard
+    // it back through the target's echo (the agent channel of the transferred call).
+    let (_, heard_by_target) = recording_channels(&recordings.join(format!("{}.wav", leg.id)));
+    let (_, heard_by_caller) =
+        recording_channels(&recordings.join(format!("{}.wav", transferred.id)));
+    let last_two_seconds = |s: &[i16]| s[s.len().saturating_sub(16_000)..].to_vec();
+    for (who, audio) in [("target", heard_by_target), ("caller", heard_by_caller)] {
+        let tail = last_two_seconds(&audio);
+        let share = share_at(&tail, 1_000.0);
+        assert!(
+            share > 0.5,
+            "the {who} heard the 1 kHz tone over the bridge ({share:.3} of the power)"
+        );
+    }
+    let metrics = switch.http_get("/metrics").unwrap().1;
+    assert_eq!(
+        common::sample(&metrics, "transfers_total{result=\"bridged\"}"),
+        Some(1.0),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_refer_the_tenant_may_not_place_leaves_the_caller_with_the_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (switch, store, tenant, _) = transferring_agent(dir.path()).await;
+    // No outbound policy: the tenant may not place calls, so the switch will not dial the target.
+    let caller = run_caller(&switch, refused_transfer_caller(dir.path())).await;
+    assert!(caller.all_successful(1), "{caller:?}\n{}", switch.log());
+    let calls = store.list_calls(Some(&tenant), 5).await.unwrap();
+    assert_eq!(calls.len(), 1, "no call was placed: {calls:#?}");
+    let call = ended(&store, &calls[0].id).await;
+    assert_eq!(call.hangup_by.as_deref(), Some("caller"), "{call:?}");
+    let turns = store.transcript(&call.id).await.unwrap();
+    assert!(
+        turns.iter().any(|t| t.speaker == Speaker::Agent
+            && t.text.starts_with("Sorry, I could not put you through")),
         "{turns:#?}"
     );
 }

@@ -18,11 +18,14 @@ use super::children::{CHILD_TIMEOUT_MS, Children, Respawn, describe_all, kind_of
 use super::conversation::{BargeInPolicy, Conversation, Effect};
 use super::messages::CallMsg;
 use super::setup::{CallSetup, LegSetup};
+use super::transfer::{
+    BridgePeer, BridgeRequest, LegPlacer, Next, REFER_ANSWER_TIMEOUT, Transfer, TransferReport,
+};
 use crate::agent::AgentMsg;
 use crate::describe::ActorView;
 use crate::dialog_actor::{Answering, DialogActor, DialogArgs, DialogMsg, SharedDialog};
 use crate::mailbox::{Depth, Mailbox};
-use crate::media::{MediaActor, MediaArgs, MediaMsg, PLAYOUT_QUEUE_FRAMES};
+use crate::media::{BridgeAudio, MediaActor, MediaArgs, MediaMsg, PLAYOUT_QUEUE_FRAMES};
 use crate::meter::{MeterActor, MeterArgs, MeterMsg};
 use crate::outcome::{CallEvents, CallOutcome, HangupBy, Usage};
 use crate::registry::LiveStats;
@@ -57,6 +60,10 @@ pub struct CallState {
     stats: Arc<LiveStats>,
     answered_at: Option<SystemTime>,
     transfer_to: Option<String>,
+    transfer: Transfer,
+    refer_timers: u64,
+    placer: Option<Arc<dyn LegPlacer>>,
+    bridge_with: Option<BridgePeer>,
     ending: bool,
 }
 
@@ -78,6 +85,13 @@ impl CallActor {
             return;
         }
         state.ending = true;
+        if let Some(peer) = state.transfer.peer() {
+            // Bridged calls end together, for the same reason.
+            let _ = peer.call.cast(CallMsg::Hangup {
+                by,
+                cause: cause.to_string(),
+            });
+        }
         let c = &state.children;
         if send_bye {
             // A call, not a cast: stopping this actor stops the dialog, and a stop overtakes
@@ -152,15 +166,92 @@ impl CallActor {
                     myself.send_after(after, move || CallMsg::DigitTimeout(generation));
                 }
                 Effect::Transfer(to) => match to.or_else(|| state.transfer_to.clone()) {
-                    Some(target) => {
-                        let _ = c.dialog.cast(DialogMsg::Transfer(target));
-                    }
+                    Some(target) => Self::start_transfer(myself, state, target),
                     None => {
                         warn!(call_id = %state.call_id, "transfer asked, but the agent names no target")
                     }
                 },
             }
         }
+    }
+
+    /// A transfer starts with a REFER; if the carrier does not answer it in time, the call is
+    /// placed by us.
+    fn start_transfer(myself: &ActorRef<CallMsg>, state: &mut CallState, target: String) {
+        state.refer_timers += 1;
+        let generation = state.refer_timers;
+        if !state.transfer.start(target.clone(), generation) {
+            warn!(call_id = %state.call_id, "a transfer is in progress already");
+            return;
+        }
+        let _ = state.children.dialog.cast(DialogMsg::Transfer(target));
+        myself.send_after(REFER_ANSWER_TIMEOUT, move || {
+            CallMsg::ReferUnanswered(generation)
+        });
+    }
+
+    /// Carries out the transfer's next step.
+    fn transfer_next(myself: &ActorRef<CallMsg>, state: &mut CallState, next: Next) -> Vec<Effect> {
+        match (next, &state.placer) {
+            (Next::Place(target), Some(placer)) => {
+                let _ = state.children.dialog.cast(DialogMsg::StopTransfer);
+                let (keep, abandoned) = tokio::sync::oneshot::channel();
+                state.transfer.placing(keep);
+                let _ = state.children.media.cast(MediaMsg::Ringback(true));
+                info!(call_id = %state.call_id, %target, "the carrier did not take the REFER: placing the call to bridge it");
+                placer.place(BridgeRequest {
+                    call_id: state.call_id.clone(),
+                    target,
+                    caller: myself.clone(),
+                    abandoned,
+                });
+                Vec::new()
+            }
+            (Next::Failed, _) | (Next::Place(_), None) => {
+                metrics::counter!("transfers_total", "result" => "failed").increment(1);
+                let _ = state.children.media.cast(MediaMsg::Ringback(false));
+                state.transfer = Transfer::Idle;
+                state.conversation.inject(TRANSFER_FAILED, Instant::now())
+            }
+            (Next::Wait, _) => Vec::new(),
+        }
+    }
+
+    /// Joins this call's audio to `peer`'s: the conversation with the agent is over.
+    fn join(state: &mut CallState, peer: BridgePeer, audio: BridgeAudio) {
+        let c = &state.children;
+        let _ = c.tts.cast(TtsMsg::Cancel);
+        let _ = c.agent.cast(AgentMsg::Cancel);
+        let _ = c.media.cast(MediaMsg::Flush);
+        let _ = c.media.cast(MediaMsg::Bridge(audio));
+        info!(call_id = %state.call_id, peer = %peer.call_id, "bridged");
+        state.stats.set_bridged(&peer.call_id);
+        state.transfer = Transfer::Bridged { peer };
+    }
+
+    /// This call is the second call of a transfer, just answered: join the transferred call.
+    fn join_transferred(
+        myself: &ActorRef<CallMsg>,
+        state: &mut CallState,
+        peer: BridgePeer,
+    ) -> bool {
+        let (mine, theirs) = BridgeAudio::pair();
+        let me = BridgePeer {
+            call_id: state.call_id.clone(),
+            call: myself.clone(),
+        };
+        if peer
+            .call
+            .cast(CallMsg::Bridged {
+                peer: me,
+                audio: theirs,
+            })
+            .is_err()
+        {
+            return false;
+        }
+        Self::join(state, peer, mine);
+        true
     }
 
     fn describe(myself: &ActorRef<CallMsg>, state: &CallState, reply: RpcReplyPort<ActorView>) {
@@ -174,6 +265,8 @@ impl CallActor {
         };
         let stats = serde_json::json!({
             "answered_at_ms": state.answered_at.map(crate::outcome::unix_ms),
+            "transfer": state.transfer.describe(),
+            "bridged_with": state.transfer.peer().map(|p| p.call_id.clone()),
         });
         let mailbox = state.depth.get();
         tokio::spawn(async move {
@@ -343,6 +436,10 @@ impl ractor::Actor for CallActor {
             stats: setup.stats,
             answered_at: None,
             transfer_to: setup.speech.transfer_to,
+            transfer: Transfer::Idle,
+            refer_timers: 0,
+            placer: setup.placer,
+            bridge_with: setup.bridge_with,
             ending: false,
         })
     }
@@ -354,6 +451,9 @@ impl ractor::Actor for CallActor {
         state: &mut CallState,
     ) -> Result<(), ActorProcessingErr> {
         state.depth.taken();
+        if state.transfer.holds_conversation() && is_conversation(&msg) {
+            return Ok(());
+        }
         let effects = match msg {
             CallMsg::Start => {
                 state.children.dialog.cast(DialogMsg::Start)?;
@@ -370,8 +470,25 @@ impl ractor::Actor for CallActor {
                 state.events.answered(&state.call_id, now);
                 state.children.meter.cast(MeterMsg::Start)?;
                 state.children.media.cast(MediaMsg::Start)?;
-                let greeting = state.greeting.clone();
-                state.conversation.greet(&greeting)
+                match state.bridge_with.take() {
+                    Some(peer) => {
+                        if !Self::join_transferred(&myself, state, peer) {
+                            Self::finish(
+                                &myself,
+                                state,
+                                HangupBy::Switch,
+                                "transfer_abandoned",
+                                true,
+                            )
+                            .await;
+                        }
+                        Vec::new()
+                    }
+                    None => {
+                        let greeting = state.greeting.clone();
+                        state.conversation.greet(&greeting)
+                    }
+                }
             }
             CallMsg::Describe(reply) => {
                 Self::describe(&myself, state, reply);
@@ -434,7 +551,49 @@ impl ractor::Actor for CallActor {
                 })?;
                 Vec::new()
             }
-            CallMsg::TransferFailed => state.conversation.inject(TRANSFER_FAILED, Instant::now()),
+            CallMsg::Transfer(target) => {
+                Self::start_transfer(&myself, state, target);
+                Vec::new()
+            }
+            CallMsg::TransferReport(report) => {
+                if report == TransferReport::LegFailed {
+                    info!(call_id = %state.call_id, "the transfer's call was not answered");
+                }
+                let next = state.transfer.report(report, state.placer.is_some());
+                Self::transfer_next(&myself, state, next)
+            }
+            CallMsg::ReferUnanswered(generation) => {
+                let next = state
+                    .transfer
+                    .refer_unanswered(generation, state.placer.is_some());
+                if next != Next::Wait {
+                    warn!(call_id = %state.call_id, "no answer to our REFER");
+                }
+                Self::transfer_next(&myself, state, next)
+            }
+            CallMsg::Bridged { peer, audio } => {
+                if state.ending {
+                    let _ = peer.call.cast(CallMsg::Hangup {
+                        by: HangupBy::Switch,
+                        cause: "transfer_abandoned".into(),
+                    });
+                } else {
+                    match state.transfer.bridged(peer.clone()) {
+                        Ok(()) => {
+                            metrics::counter!("transfers_total", "result" => "bridged")
+                                .increment(1);
+                            Self::join(state, peer, audio);
+                        }
+                        Err(peer) => {
+                            let _ = peer.call.cast(CallMsg::Hangup {
+                                by: HangupBy::Switch,
+                                cause: "transfer_abandoned".into(),
+                            });
+                        }
+                    }
+                }
+                Vec::new()
+            }
             CallMsg::Restart(kind) => {
                 Self::restart(&myself, state, kind).await?;
                 Vec::new()
@@ -511,4 +670,17 @@ impl ractor::Actor for CallActor {
         c.stt.actor().stop(None);
         Ok(())
     }
+}
+
+/// Messages that feed the conversation with the agent (ignored while a transfer holds it).
+fn is_conversation(msg: &CallMsg) -> bool {
+    matches!(
+        msg,
+        CallMsg::CallerSpeechStarted { .. }
+            | CallMsg::CallerSaid { .. }
+            | CallMsg::Dtmf(_)
+            | CallMsg::DigitTimeout(_)
+            | CallMsg::Say(_)
+            | CallMsg::Transfer(_)
+    )
 }

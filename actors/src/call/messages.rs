@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use ractor::RpcReplyPort;
 
+use super::transfer::{BridgePeer, TransferReport};
 use crate::agent::{BrainOutput, BrainUsage};
 use crate::describe::ActorView;
-use crate::media::PlayoutMark;
+use crate::media::{BridgeAudio, PlayoutMark};
 use crate::outcome::HangupBy;
 use crate::sip_link::SipEvent;
 
@@ -102,8 +103,19 @@ pub enum CallMsg {
         /// Where RTP goes now.
         remote: std::net::SocketAddr,
     },
-    /// The carrier refused or failed our transfer: the call stays with the agent.
-    TransferFailed,
+    /// Transfer the caller to this target (the admin API).
+    Transfer(String),
+    /// What the dialog or the placer learnt about our transfer.
+    TransferReport(TransferReport),
+    /// The carrier's answer to our REFER did not come in time (the timer of this generation).
+    ReferUnanswered(u64),
+    /// The second call of our transfer answered: join our audio to it.
+    Bridged {
+        /// That call.
+        peer: BridgePeer,
+        /// Our end of the bridge.
+        audio: BridgeAudio,
+    },
     /// Re-spawn the child of this kind (after a failure and its backoff).
     Restart(&'static str),
     /// The live view of the call's actor tree.

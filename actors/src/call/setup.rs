@@ -150,6 +150,12 @@ pub struct CallSetup {
     pub billing: BillingSetup,
     /// Listening and answering.
     pub speech: SpeechSetup,
+    /// Places the second call of a transfer the carrier refuses to take by REFER; `None`: a
+    /// refused REFER is a failed transfer.
+    pub placer: Option<std::sync::Arc<dyn crate::call::LegPlacer>>,
+    /// This call is the second call of a transfer: once answered, it joins this call's audio
+    /// instead of greeting.
+    pub bridge_with: Option<crate::call::BridgePeer>,
 }
 
 impl std::fmt::Debug for CallSetup {

@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 use tracing::warn;
 
 use super::PcmFrame;
+use super::bridge::BridgeAudio;
 use super::io_loop::{self, Control, MediaIo};
 use super::playout::Playout;
 use super::recorder::Recorder;
@@ -35,6 +36,10 @@ pub enum MediaMsg {
     },
     /// From now on, send the caller's frames here (a new speech-to-text actor).
     CallerAudio(mpsc::Sender<PcmFrame>),
+    /// Play ringback while nothing else plays (a transfer is ringing), or stop it.
+    Ringback(bool),
+    /// Join this call's audio to another call's (a transfer by a second call).
+    Bridge(BridgeAudio),
     /// The call is ending: close the recording and report.
     Finish(RpcReplyPort<MediaReport>),
     /// The live view of this actor.
@@ -62,6 +67,7 @@ pub struct MediaState {
     depth: Depth,
     codec: &'static str,
     started: bool,
+    bridged: bool,
     control: mpsc::UnboundedSender<Control>,
     task: JoinHandle<()>,
     /// Held until the actor stops, so the port returns to the pool only when the socket is gone.
@@ -122,6 +128,7 @@ impl Actor for MediaActor {
             depth,
             codec,
             started: false,
+            bridged: false,
             control,
             task,
             _lease: args.setup.lease,
@@ -147,7 +154,12 @@ impl Actor for MediaActor {
                 let _ = reply.send(ActorView {
                     kind: "media",
                     name: myself.get_name().unwrap_or_default(),
-                    state: if state.started { "playing" } else { "ready" }.into(),
+                    state: match (state.bridged, state.started) {
+                        (true, _) => "bridged",
+                        (false, true) => "playing",
+                        (false, false) => "ready",
+                    }
+                    .into(),
                     restarts: 0,
                     mailbox: state.depth.get(),
                     stats: serde_json::json!({ "codec": state.codec, "rtp": stats }),
@@ -165,6 +177,11 @@ impl Actor for MediaActor {
                 remote,
             })?,
             MediaMsg::CallerAudio(tx) => state.control.send(Control::CallerAudio(tx))?,
+            MediaMsg::Ringback(on) => state.control.send(Control::Ringback(on))?,
+            MediaMsg::Bridge(audio) => {
+                state.bridged = true;
+                state.control.send(Control::Bridge(audio))?
+            }
             MediaMsg::Finish(reply) => {
                 let (tx, rx) = oneshot::channel();
                 state.control.send(Control::Finish(tx))?;

@@ -1,7 +1,9 @@
 //! The media task: one `select!` loop over the RTP and RTCP sockets, the 20 ms pacing deadline,
 //! the media timeout and control messages. Each tick takes the caller's next frame from the
 //! jitter buffer (to speech-to-text and the recorder) and sends the agent's next frame (or
-//! silence). No allocation and no lock per packet.
+//! ringback while a transfer rings, or silence). Once the call is bridged to another, the
+//! caller's frames go to that call instead of speech-to-text, and that call's frames are sent.
+//! No allocation and no lock per packet.
 
 use std::net::SocketAddr;
 use std::pin::pin;
@@ -16,10 +18,12 @@ use tokio::time::{Instant, sleep_until};
 use tracing::{debug, warn};
 
 use super::PcmFrame;
+use super::bridge::BridgeAudio;
 use super::inbound::{Datagram, Inbound};
 use super::playout::{Edge, Playout};
 use super::recorder::Recorder;
 use super::report::MediaReport;
+use super::ringback::Ringback;
 use crate::call::CallMsg;
 use crate::mailbox::Mailbox;
 
@@ -40,6 +44,10 @@ pub(crate) enum Control {
     },
     /// Send the caller's frames to a new recognizer.
     CallerAudio(mpsc::Sender<PcmFrame>),
+    /// Play ringback when there is nothing else to play (true), or stop it.
+    Ringback(bool),
+    /// Join this call's audio to another call's.
+    Bridge(BridgeAudio),
     /// Finish the recording and report (the call is ending).
     Finish(oneshot::Sender<MediaReport>),
 }
@@ -71,6 +79,9 @@ struct Loop {
     rtcp: Option<RtcpSession>,
     stt_dropped: u64,
     first_packet: bool,
+    ringback: Option<Ringback>,
+    bridge: Option<BridgeAudio>,
+    bridge_dropped: u64,
 }
 
 impl Loop {
@@ -87,6 +98,7 @@ impl Loop {
             unknown_payload: self.inbound.unknown_payload,
             stt_dropped_frames: self.stt_dropped,
             recording_dropped_frames: self.io.recorder.as_ref().map_or(0, Recorder::dropped),
+            bridge_dropped_frames: self.bridge_dropped,
         }
     }
 
@@ -111,10 +123,27 @@ impl Loop {
             }
         };
         let caller = *self.inbound.next_frame(std_now);
-        if let Some(stt) = &self.io.caller_audio
-            && stt.try_send(caller).is_err()
+        let mut agent = match &mut self.bridge {
+            Some(bridge) => {
+                let (passed, heard) = bridge.exchange(&caller);
+                self.bridge_dropped += u64::from(!passed);
+                heard
+            }
+            None => {
+                if let Some(stt) = &self.io.caller_audio
+                    && stt.try_send(caller).is_err()
+                {
+                    self.stt_dropped += 1;
+                }
+                agent
+            }
+        };
+        if agent.is_none()
+            && let Some(ringback) = &mut self.ringback
         {
-            self.stt_dropped += 1;
+            let mut tone = SILENT;
+            ringback.fill(&mut tone);
+            agent = Some(tone);
         }
         if let Some(recorder) = &self.io.recorder {
             recorder.push(&caller, agent.as_ref().unwrap_or(&SILENT));
@@ -225,6 +254,9 @@ pub(crate) async fn run(io: MediaIo, mut control: mpsc::UnboundedReceiver<Contro
         rtcp,
         stt_dropped: 0,
         first_packet: true,
+        ringback: None,
+        bridge: None,
+        bridge_dropped: 0,
     };
     let mut receiving = true;
     let mut pacer: Option<Pacer> = None;
@@ -280,6 +312,11 @@ pub(crate) async fn run(io: MediaIo, mut control: mpsc::UnboundedReceiver<Contro
                 Some(Control::Flush) => while state.io.playout.try_recv().is_ok() {},
                 Some(Control::Report(reply)) => { let _ = reply.send(state.report()); }
                 Some(Control::CallerAudio(tx)) => state.io.caller_audio = Some(tx),
+                Some(Control::Ringback(on)) => state.ringback = on.then(Ringback::default),
+                Some(Control::Bridge(audio)) => {
+                    state.ringback = None;
+                    state.bridge = Some(audio);
+                }
                 Some(Control::Direction { sends, receives, remote }) => {
                     state.sending = sends;
                     state.io.remote = remote;

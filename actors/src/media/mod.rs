@@ -3,17 +3,23 @@
 //! jitter buffer, picking out RFC 4733 digits), sends paced 20 ms G.711 frames from the playout
 //! queue (silence when it is empty), reports over RTCP, and records the call when asked.
 //!
+//! While a transfer rings a second call it plays ringback; once the two calls are bridged, each
+//! media task plays the other's caller (see `bridge`).
+//!
 //! Audio never passes through an actor mailbox: the text-to-speech side pushes frames into a
 //! bounded channel the media task drains at 50 frames per second.
 
 mod actor;
+mod bridge;
 mod inbound;
 mod io_loop;
 mod playout;
 mod recorder;
 mod report;
+mod ringback;
 
 pub use actor::{MediaActor, MediaArgs, MediaMsg};
+pub use bridge::{BRIDGE_QUEUE_FRAMES, BridgeAudio};
 pub use playout::{Edge, Playout, PlayoutMark};
 pub use report::MediaReport;
 

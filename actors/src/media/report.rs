@@ -23,4 +23,6 @@ pub struct MediaReport {
     pub stt_dropped_frames: u64,
     /// Frame pairs the recorder could not write in time.
     pub recording_dropped_frames: u64,
+    /// Caller frames a bridged call could not take in time (transfers by a second call).
+    pub bridge_dropped_frames: u64,
 }

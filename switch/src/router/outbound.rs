@@ -21,6 +21,7 @@ use store::{Admission, Direction, NewCall, OutboundPolicy, Trunk};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use super::transfer::BridgeLeg;
 use super::{Router, plan_of};
 
 mod placing;
@@ -52,6 +53,8 @@ struct Attempt {
     lease: rtp::PortLease,
     local: LocalMedia,
     ring_timeout: Duration,
+    /// The transferred call, when this is the second call of a transfer.
+    bridge: Option<BridgeLeg>,
 }
 
 /// How an attempt ended before the call actor took it.
@@ -64,6 +67,16 @@ impl Router {
     pub async fn originate(
         self: &Arc<Self>,
         req: OriginateRequest,
+    ) -> Result<Originated, OriginateError> {
+        self.originate_leg(req, &mut None).await
+    }
+
+    /// Places a call, which is the second call of a transfer when `bridge` holds the
+    /// transferred call: the attempt takes it once the call is admitted.
+    pub(super) async fn originate_leg(
+        self: &Arc<Self>,
+        req: OriginateRequest,
+        bridge: &mut Option<BridgeLeg>,
     ) -> Result<Originated, OriginateError> {
         if self.draining.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(OriginateError::Unavailable("the switch is draining".into()));
@@ -212,12 +225,16 @@ impl Router {
             lease,
             local,
             ring_timeout: Duration::from_secs(u64::from(req.ring_timeout_secs)),
+            bridge: bridge.take(),
         };
         let (events_tx, events) = mpsc::unbounded_channel();
         let invite_tx = match self.send_invite(&attempt, 1, None, &events_tx).await {
             Ok(tx) => tx,
             Err(cause) => {
                 self.write_refusal(&attempt.record, "invite_not_sent").await;
+                if let Some(leg) = &attempt.bridge {
+                    leg.failed();
+                }
                 return Err(OriginateError::Unavailable(cause));
             }
         };

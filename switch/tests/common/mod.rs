@@ -353,6 +353,42 @@ impl SwitchProcess {
         )
     }
 
+    /// Adds a UDP carrier trunk at `address` with digest credentials `trunkuser`/`password`;
+    /// its id.
+    pub fn add_trunk(&self, token: &str, name: &str, address: &str, password: &str) -> String {
+        let (code, trunk) = self.api(
+            token,
+            "POST",
+            "/v1/trunks",
+            Some(serde_json::json!({
+                "name": name, "address": address, "transport": "udp",
+                "username": "trunkuser", "password": password,
+            })),
+        );
+        assert_eq!(code, 201, "{trunk}");
+        trunk["id"].as_str().unwrap().to_string()
+    }
+
+    /// Sets `tenant`'s outbound policy (what it may dial, how fast, how many at once).
+    pub fn set_outbound_policy(
+        &self,
+        token: &str,
+        tenant: &str,
+        prefixes: &[&str],
+        cps: i32,
+        concurrent: i32,
+    ) {
+        let (code, body) = self.api(
+            token,
+            "PUT",
+            &format!("/v1/tenants/{tenant}/outbound-policy"),
+            Some(serde_json::json!({
+                "allowed_prefixes": prefixes, "max_cps": cps, "max_concurrent": concurrent,
+            })),
+        );
+        assert_eq!(code, 200, "{body}");
+    }
+
     /// The demo tenant's id and its agent's id, read through the admin API.
     pub fn demo_ids(&self, token: &str) -> (String, String) {
         let (code, tenants) = self.api(token, "GET", "/v1/tenants", None);

@@ -18,6 +18,7 @@ use tracing::{info, warn};
 
 use super::{Attempt, CANCEL_GRACE, Failure, MAX_CHALLENGES, MAX_REDIRECTS};
 use crate::router::Router;
+use crate::router::transfer::BridgeLeg;
 
 impl Router {
     /// Sends attempt number `cseq` of the INVITE; its events go to `events`.
@@ -61,6 +62,9 @@ impl Router {
                 counter!("calls_originate_failed_total").increment(1);
                 info!(call_id = %attempt.call_id, cause = %failure.cause, "outbound call not answered");
                 self.write_refusal(&attempt.record, &failure.cause).await;
+                if let Some(leg) = &attempt.bridge {
+                    leg.failed();
+                }
             }
         }
         self.sip.send(SipCommand::Placed { sip_call_id });
@@ -88,6 +92,12 @@ impl Router {
             };
             let event = tokio::select! {
                 event = events.recv() => event,
+                () = abandoned(&mut attempt.bridge), if !cancelled => {
+                    info!(call_id = %attempt.call_id, "the transferred call is gone: cancelling");
+                    self.sip.send(SipCommand::Cancel { invite_tx });
+                    cancelled = true;
+                    continue;
+                }
                 () = tokio::time::sleep_until(deadline) => {
                     if cancelled {
                         return Err(fail("no_answer"));
@@ -243,6 +253,9 @@ impl Router {
                 warn!(call_id = %attempt.call_id, %err, "the answer's SDP is unusable: hanging up");
                 self.bye(&mut dialog);
                 self.write_refusal(&attempt.record, "bad_sdp").await;
+                if let Some(leg) = &attempt.bridge {
+                    leg.failed();
+                }
                 return;
             }
         };
@@ -258,6 +271,7 @@ impl Router {
             socket,
             lease,
             local,
+            bridge,
             ..
         } = attempt;
         let media = self
@@ -288,14 +302,34 @@ impl Router {
                 charger: self.charger.clone(),
             },
             speech,
+            // The second call of a transfer joins the transferred call; it does not transfer.
+            placer: if bridge.is_some() {
+                None
+            } else {
+                self.leg_placer()
+            },
+            bridge_with: bridge.as_ref().map(|leg| leg.peer.clone()),
         };
         match self.start_call(setup).await {
             Ok(_) => info!(%call_id, "outbound call answered"),
             Err(cause) => {
                 self.bye(&mut dialog);
                 self.write_refusal(&record, cause).await;
+                if let Some(leg) = &bridge {
+                    leg.failed();
+                }
             }
         }
+    }
+}
+
+/// Resolves when the transferred call this attempt rings for is gone; never for other calls.
+async fn abandoned(bridge: &mut Option<BridgeLeg>) {
+    match bridge {
+        Some(leg) => {
+            let _ = (&mut leg.abandoned).await;
+        }
+        None => std::future::pending().await,
     }
 }
 
