@@ -1,11 +1,12 @@
 //! Call records and live calls through the real router: filters, the live view merged into
-//! listings, one call with its actor tree, transcripts, cost lines, the CSV export, and
+//! listings, call legs listed by their parent, one call with its actor tree, transcripts, cost
+//! lines, the CSV export, and
 //! hangup / transfer / say routed to the switch (a test double here).
 
 mod common;
 
 use admin_api::LiveCallSummary;
-use common::{App, OPERATOR, insert_call, on_both, walk};
+use common::{App, OPERATOR, insert_call, new_call, on_both, walk};
 use serde_json::json;
 use store::{CallEnd, CallState, CostKind, NewCostLine, NewTurn, Speaker};
 
@@ -149,6 +150,89 @@ async fn listings_filter_and_merge_the_live_view() {
             ids(walk(&app, "/v1/calls", &key, 2).await),
             ["c3", "c2", "c1"]
         );
+    })
+    .await;
+}
+
+/// Inserts `id`, a leg placed for the call `parent`.
+async fn insert_leg(app: &App, tenant: &str, id: &str, parent: &str, at: i64) {
+    let leg = store::NewCall {
+        direction: store::Direction::Outbound,
+        parent_call_id: Some(parent.to_string()),
+        ..new_call(Some(tenant), id, "sip:2000@h", at)
+    };
+    app.store.insert_call(&leg).await.expect("insert leg");
+}
+
+#[tokio::test]
+async fn legs_show_their_parent_and_list_by_it_within_the_tenant() {
+    on_both(|app: App| async move {
+        let tenant = app.tenant("Acme").await;
+        let other = app.tenant("Other").await;
+        insert_call(&app.store, Some(&tenant), "a1", "sip:1000@h", 1_000).await;
+        insert_leg(&app, &tenant, "b1", "a1", 2_000).await;
+        insert_leg(&app, &tenant, "b2", "a1", 3_000).await;
+        // Another tenant's leg naming the same parent id stays out of Acme's listing.
+        insert_leg(&app, &other, "x1", "a1", 4_000).await;
+        let key = app.key(&tenant).await;
+        let other_key = app.key(&other).await;
+        let ids = |items: Vec<serde_json::Value>| -> Vec<String> {
+            items
+                .iter()
+                .map(|c| c["id"].as_str().expect("id").to_string())
+                .collect()
+        };
+
+        let base = format!("/v1/tenants/{tenant}/calls");
+        let legs = walk(&app, &format!("{base}?parent_call_id=a1"), &key, 1).await;
+        assert_eq!(ids(legs.clone()), ["b2", "b1"]);
+        assert!(legs.iter().all(|c| c["parent_call_id"] == "a1"), "{legs:?}");
+        let all = walk(&app, &base, &key, 5).await;
+        assert_eq!(ids(all.clone()), ["b2", "b1", "a1"]);
+        assert!(all[2]["parent_call_id"].is_null());
+        assert!(
+            walk(&app, &format!("{base}?parent_call_id=b1"), &key, 5)
+                .await
+                .is_empty()
+        );
+        let other_base = format!("/v1/tenants/{other}/calls?parent_call_id=a1");
+        assert_eq!(ids(walk(&app, &other_base, &other_key, 5).await), ["x1"]);
+        let foreign = app.send("GET", &other_base, Some(&key), None).await;
+        assert_eq!(foreign.status, 404, "{}", foreign.text());
+        assert_eq!(
+            ids(walk(&app, "/v1/calls?parent_call_id=a1", &key, 5).await),
+            ["b2", "b1"]
+        );
+        assert_eq!(
+            ids(walk(&app, "/v1/calls?parent_call_id=a1", OPERATOR, 5).await),
+            ["x1", "b2", "b1"]
+        );
+
+        let b1 = app.send("GET", "/v1/calls/b1", Some(&key), None).await;
+        assert_eq!(b1.status, 200, "{}", b1.text());
+        assert_eq!(b1.json()["parent_call_id"], "a1");
+        let a1 = app
+            .send("GET", "/v1/calls/a1", Some(&key), None)
+            .await
+            .json();
+        assert!(
+            a1.as_object()
+                .expect("object")
+                .contains_key("parent_call_id"),
+            "{a1}"
+        );
+        assert!(a1["parent_call_id"].is_null());
+
+        let blank = app
+            .send(
+                "GET",
+                &format!("{base}?parent_call_id=%20"),
+                Some(&key),
+                None,
+            )
+            .await;
+        assert_eq!(blank.status, 400, "{}", blank.text());
+        assert_eq!(blank.json()["error"]["field"], "parent_call_id");
     })
     .await;
 }

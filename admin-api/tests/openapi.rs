@@ -117,10 +117,23 @@ async fn the_document_lists_every_route() {
             .filter_map(|p| p["name"].as_str())
             .collect();
         for name in [
-            "tenant", "state", "from", "to", "number", "cause", "limit", "cursor",
+            "tenant",
+            "state",
+            "from",
+            "to",
+            "number",
+            "cause",
+            "parent_call_id",
+            "limit",
+            "cursor",
         ] {
             assert!(names.contains(&name), "{name} missing from {names:?}");
         }
+        let call = &doc["components"]["schemas"]["CallView"]["properties"];
+        assert!(
+            call["parent_call_id"].is_object(),
+            "the call record documents parent_call_id: {call}"
+        );
         assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     })
     .await;

@@ -1,11 +1,11 @@
-//! Searching call records for the admin API: by tenant, state, time range, number and hang-up
-//! cause, newest first, a page at a time.
+//! Searching call records for the admin API: by tenant, state, time range, number, hang-up
+//! cause and parent call, newest first, a page at a time.
 //!
 //! A number matches a call when it is the user part of the call's To or From URI
 //! (`sip:1000@host`, `sips:…`, `tel:1000`) or the whole URI. Numbers are limited to characters
 //! that have no meaning in a `LIKE` pattern, so the pattern cannot be widened by the input.
 
-use crate::calls::{CallRecord, CallState};
+use crate::calls::{CallRecord, CallState, call_columns};
 use crate::connect::Store;
 use crate::error::StoreError;
 use crate::pages::{Arg, Order, Page, PageKey, PageRequest, SqlBuilder, fetch_page};
@@ -25,14 +25,9 @@ pub struct CallFilter {
     pub number: Option<String>,
     /// Only calls with this hang-up or refusal cause.
     pub cause: Option<String>,
+    /// Only the legs placed for this call (see [`CallRecord::parent_call_id`]).
+    pub parent_call_id: Option<String>,
 }
-
-/// The columns of a call record, with its provider costs summed.
-const CALL_COLUMNS: &str = "SELECT id, tenant_id, agent_id, trunk_id, direction, sip_call_id, \
-     from_uri, to_uri, state, started_at, answered_at, ended_at, last_tick_at, billed_secs, \
-     cost_micros, hangup_cause, hangup_by, media, node, \
-     CAST((SELECT COALESCE(SUM(l.cost_micros), 0) FROM call_cost_lines l \
-     WHERE l.call_id = call_records.id) AS BIGINT) AS ai_cost_micros FROM call_records";
 
 /// Checks a number filter: 1 to 64 of `0-9 A-Z a-z + * # .` and `-`.
 pub fn valid_number_filter(number: &str) -> bool {
@@ -68,7 +63,7 @@ impl Store {
 
 /// Builds the filtered query.
 fn call_query(filter: &CallFilter) -> Result<SqlBuilder, StoreError> {
-    let mut b = SqlBuilder::new(CALL_COLUMNS);
+    let mut b = SqlBuilder::new(call_columns!());
     if let Some(tenant) = &filter.tenant_id {
         b.filter(vec![Arg::Text(tenant.clone())], |p| {
             format!("tenant_id = {}", p[0])
@@ -91,6 +86,11 @@ fn call_query(filter: &CallFilter) -> Result<SqlBuilder, StoreError> {
     if let Some(cause) = &filter.cause {
         b.filter(vec![Arg::Text(cause.clone())], |p| {
             format!("hangup_cause = {}", p[0])
+        });
+    }
+    if let Some(parent) = &filter.parent_call_id {
+        b.filter(vec![Arg::Text(parent.clone())], |p| {
+            format!("parent_call_id = {}", p[0])
         });
     }
     if let Some(number) = &filter.number {

@@ -55,6 +55,8 @@ pub struct NewCall {
     pub started_at: i64,
     /// The switch node handling the call.
     pub node: Option<String>,
+    /// The call this leg was placed for, e.g. the caller's call a transfer bridged it to.
+    pub parent_call_id: Option<String>,
 }
 
 /// How a call ended, for [`Store::finish_call`].
@@ -113,6 +115,8 @@ pub struct CallRecord {
     pub media: Option<String>,
     /// The switch node that handled the call.
     pub node: Option<String>,
+    /// The call this leg was placed for, e.g. the caller's call a transfer bridged it to.
+    pub parent_call_id: Option<String>,
     /// What the call's providers cost the operator: the sum of its cost lines.
     pub ai_cost_micros: i64,
 }
@@ -140,21 +144,24 @@ impl CallRecord {
             hangup_by: row.try_get("hangup_by")?,
             media: row.try_get("media")?,
             node: row.try_get("node")?,
+            parent_call_id: row.try_get("parent_call_id")?,
             ai_cost_micros: row.try_get("ai_cost_micros")?,
         })
     }
 }
 
-/// The columns of a call record, as a literal for `concat!`.
+/// The columns of a call record, with its provider costs summed, as a literal for `concat!`
+/// (the call search builds on it too).
 macro_rules! call_columns {
     () => {
         "SELECT id, tenant_id, agent_id, trunk_id, direction, sip_call_id, from_uri, to_uri, \
          state, started_at, answered_at, ended_at, last_tick_at, billed_secs, cost_micros, \
-         hangup_cause, hangup_by, media, node, \
+         hangup_cause, hangup_by, media, node, parent_call_id, \
          CAST((SELECT COALESCE(SUM(l.cost_micros), 0) FROM call_cost_lines l \
          WHERE l.call_id = call_records.id) AS BIGINT) AS ai_cost_micros FROM call_records"
     };
 }
+pub(crate) use call_columns;
 
 impl Store {
     /// Stores a new call in state `ringing`. An id used before is a `Conflict`; an unknown
@@ -281,8 +288,8 @@ pub(crate) async fn insert_call_row(
     }
     sqlx::query(
         "INSERT INTO call_records (id, tenant_id, agent_id, trunk_id, direction, sip_call_id, \
-         from_uri, to_uri, state, started_at, billed_secs, cost_micros, node) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11)",
+         from_uri, to_uri, state, started_at, billed_secs, cost_micros, node, parent_call_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11, $12)",
     )
     .bind(&c.id)
     .bind(c.tenant_id.as_deref())
@@ -295,6 +302,7 @@ pub(crate) async fn insert_call_row(
     .bind(CallState::Ringing.as_str())
     .bind(c.started_at)
     .bind(c.node.as_deref())
+    .bind(c.parent_call_id.as_deref())
     .execute(conn)
     .await
     .map_err(|e| {

@@ -179,6 +179,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 "outbound",
                 include_str!("../migrations/sqlite/0003_outbound.sql"),
             ),
+            (
+                4,
+                "call_legs",
+                include_str!("../migrations/sqlite/0004_call_legs.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -195,6 +200,11 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                 3,
                 "outbound",
                 include_str!("../migrations/postgres/0003_outbound.sql"),
+            ),
+            (
+                4,
+                "call_legs",
+                include_str!("../migrations/postgres/0004_call_legs.sql"),
             ),
         ],
     };

@@ -273,6 +273,7 @@ async fn call(store: &Store, tenant: &str, id: &str, to: &str, at: i64) {
             to_uri: to.to_string(),
             started_at: at,
             node: None,
+            parent_call_id: None,
         })
         .await
         .expect("insert call");

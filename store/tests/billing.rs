@@ -22,6 +22,7 @@ fn new_call(id: &str, tenant: &str, agent: &str, node: &str) -> NewCall {
         to_uri: "sip:1000@switch".into(),
         started_at: 1_000,
         node: Some(node.to_string()),
+        parent_call_id: None,
     }
 }
 

@@ -1,11 +1,12 @@
-//! Call records, transcripts and cost lines on SQLite and PostgreSQL.
+//! Call records (with their legs' parent links), transcripts and cost lines on SQLite and
+//! PostgreSQL.
 
 mod common;
 
 use common::{Ctx, on_both, tenant_with_agent};
 use store::{
-    CallCharge, CallEnd, CallState, CostKind, Direction, NewCall, NewCostLine, NewTrunk, NewTurn,
-    Speaker, Store, StoreError,
+    Admission, CallCharge, CallEnd, CallFilter, CallState, CostKind, Direction, MAX_PAGE_SIZE,
+    NewCall, NewCostLine, NewTrunk, NewTurn, PageRequest, Speaker, Store, StoreError,
 };
 
 fn call(id: &str, tenant_id: Option<&str>, agent_id: Option<&str>, started_at: i64) -> NewCall {
@@ -20,6 +21,7 @@ fn call(id: &str, tenant_id: Option<&str>, agent_id: Option<&str>, started_at: i
         to_uri: "sip:+15550100@switch.example".to_string(),
         started_at,
         node: Some("node-a".to_string()),
+        parent_call_id: None,
     }
 }
 
@@ -203,6 +205,107 @@ async fn refused_calls_and_listing() {
                 .expect("none")
                 .is_empty()
         );
+    })
+    .await;
+}
+
+/// The ids of the calls matching `filter`, newest first (one page holds them all).
+async fn search_ids(store: &Store, filter: &CallFilter) -> Vec<String> {
+    let page = store
+        .search_calls(filter, &PageRequest::first(MAX_PAGE_SIZE))
+        .await
+        .expect("search");
+    assert!(page.next.is_none(), "one page");
+    page.items.into_iter().map(|c| c.id).collect()
+}
+
+#[tokio::test]
+async fn call_legs_name_their_parent_and_list_by_it() {
+    on_both(|Ctx { store, .. }| async move {
+        let (t, agent) = tenant_with_agent(&store, "Acme").await;
+        let (other, other_agent) = tenant_with_agent(&store, "Other").await;
+        let leg = |id: &str, tenant: &str, agent: &str, at: i64| NewCall {
+            direction: Direction::Outbound,
+            parent_call_id: Some("a1".to_string()),
+            ..call(id, Some(tenant), Some(agent), at)
+        };
+        store
+            .insert_call(&call("a1", Some(&t.id), Some(&agent.id), 1_000))
+            .await
+            .expect("A-leg");
+        // The B-leg a transfer places goes through outbound admission; another leg is a
+        // refusal record; a third belongs to another tenant but names the same parent.
+        let admitted = store
+            .admit_outbound_call(&leg("b1", &t.id, &agent.id, 2_000), 10, 10)
+            .await
+            .expect("admit B-leg");
+        assert_eq!(admitted, Admission::Admitted);
+        store
+            .insert_call(&leg("b2", &t.id, &agent.id, 3_000))
+            .await
+            .expect("B-leg 2");
+        let refused = CallEnd {
+            state: CallState::Refused,
+            ended_at: 3_100,
+            hangup_cause: Some("486".to_string()),
+            hangup_by: Some("callee".to_string()),
+            media: None,
+        };
+        store.finish_call("b2", &refused).await.expect("refuse");
+        store
+            .insert_call(&leg("x1", &other.id, &other_agent.id, 4_000))
+            .await
+            .expect("other tenant's leg");
+
+        let a1 = store.get_call("a1").await.expect("get").expect("a1");
+        assert_eq!(a1.parent_call_id, None);
+        for id in ["b1", "b2", "x1"] {
+            let b = store.get_call(id).await.expect("get").expect("leg");
+            assert_eq!(b.parent_call_id.as_deref(), Some("a1"), "{id}");
+        }
+        let b2 = store.get_call("b2").await.expect("get").expect("b2");
+        assert_eq!(
+            (b2.state, b2.direction),
+            (CallState::Refused, Direction::Outbound)
+        );
+        assert!(
+            store
+                .list_calls(Some(&t.id), 10)
+                .await
+                .expect("list")
+                .iter()
+                .any(|c| c.id == "b1" && c.parent_call_id.as_deref() == Some("a1"))
+        );
+
+        let legs_of = |tenant: Option<&str>, parent: &str| CallFilter {
+            tenant_id: tenant.map(str::to_string),
+            parent_call_id: Some(parent.to_string()),
+            ..CallFilter::default()
+        };
+        assert_eq!(
+            search_ids(&store, &legs_of(Some(&t.id), "a1")).await,
+            ["b2", "b1"]
+        );
+        assert_eq!(
+            search_ids(&store, &legs_of(Some(&other.id), "a1")).await,
+            ["x1"]
+        );
+        assert_eq!(
+            search_ids(&store, &legs_of(None, "a1")).await,
+            ["x1", "b2", "b1"]
+        );
+        assert!(search_ids(&store, &legs_of(None, "b1")).await.is_empty());
+        let refused_legs = CallFilter {
+            states: vec![CallState::Refused],
+            ..legs_of(Some(&t.id), "a1")
+        };
+        assert_eq!(search_ids(&store, &refused_legs).await, ["b2"]);
+        // Without the filter every call of the tenant is listed, parent or not.
+        let all_of_t = CallFilter {
+            tenant_id: Some(t.id.clone()),
+            ..CallFilter::default()
+        };
+        assert_eq!(search_ids(&store, &all_of_t).await, ["b2", "b1", "a1"]);
     })
     .await;
 }

@@ -178,6 +178,7 @@ impl Router {
             to_uri: to,
             started_at,
             node: Some(self.config.node_id.clone()),
+            parent_call_id: None,
         };
         let result = self
             .admit(tx, &request, &keys, peer, &call_id, &number, &mut record)

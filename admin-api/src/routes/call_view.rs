@@ -1,8 +1,8 @@
 //! The JSON shape of a call: the stored record (INTERFACES.md: `id, sip_call_id, from, to,
 //! state, started_at, answered_at, ended_at, billed_secs, cost_micros, hangup_cause,
 //! hangup_by, media{codec, packets_in, packets_out, lost, jitter_ms, mos}`, plus tenant, agent,
-//! trunk, direction and `ai_cost_micros`), with the live view (`live`) and actor tree
-//! (`actors`) when the call is in progress on this node.
+//! trunk, direction, `ai_cost_micros` and `parent_call_id`), with the live view (`live`) and
+//! actor tree (`actors`) when the call is in progress on this node.
 
 use serde::{Deserialize, Serialize};
 use store::CallRecord;
@@ -41,6 +41,9 @@ pub(crate) struct CallView {
     pub(crate) hangup_cause: Option<String>,
     /// `caller` (a call we answered), `callee` (a call we placed), `switch`, `agent` or `api`.
     pub(crate) hangup_by: Option<String>,
+    /// The call this leg was placed for, e.g. the caller's call a transfer bridged it to;
+    /// `null` for a call that is no other call's leg.
+    pub(crate) parent_call_id: Option<String>,
     /// Media statistics, once the call ended with media.
     pub(crate) media: Option<MediaView>,
     /// The live view, while the call is in progress on this node.
@@ -124,6 +127,7 @@ impl From<CallRecord> for CallView {
             ai_cost_micros: c.ai_cost_micros,
             hangup_cause: c.hangup_cause,
             hangup_by: c.hangup_by,
+            parent_call_id: c.parent_call_id,
             live: None,
             actors: None,
         }
@@ -155,6 +159,7 @@ impl CallView {
             ai_cost_micros: 0,
             hangup_cause: None,
             hangup_by: None,
+            parent_call_id: None,
             media: None,
             live: Some(s.into()),
             actors: None,

@@ -238,21 +238,27 @@ fn finish(backend: &str, outcome: Result<(), tokio::task::JoinError>) {
     }
 }
 
+/// An inbound call record of `tenant` to `to`, started at `at`, no other call's leg.
+pub(crate) fn new_call(tenant: Option<&str>, id: &str, to: &str, at: i64) -> store::NewCall {
+    store::NewCall {
+        id: id.to_string(),
+        tenant_id: tenant.map(str::to_string),
+        agent_id: None,
+        trunk_id: None,
+        direction: store::Direction::Inbound,
+        sip_call_id: format!("sip-{id}"),
+        from_uri: "sip:alice@198.51.100.1".into(),
+        to_uri: to.to_string(),
+        started_at: at,
+        node: None,
+        parent_call_id: None,
+    }
+}
+
 /// Inserts a call record directly (the switch writes them; the API only reads).
 pub(crate) async fn insert_call(store: &Store, tenant: Option<&str>, id: &str, to: &str, at: i64) {
     store
-        .insert_call(&store::NewCall {
-            id: id.to_string(),
-            tenant_id: tenant.map(str::to_string),
-            agent_id: None,
-            trunk_id: None,
-            direction: store::Direction::Inbound,
-            sip_call_id: format!("sip-{id}"),
-            from_uri: "sip:alice@198.51.100.1".into(),
-            to_uri: to.to_string(),
-            started_at: at,
-            node: None,
-        })
+        .insert_call(&new_call(tenant, id, to, at))
         .await
         .expect("insert call");
 }
