@@ -194,6 +194,19 @@ async fn a_refused_refer_is_bridged_through_a_call_of_our_own() {
     let leg = ended(&store, &leg.id).await;
     let transferred = ended(&store, &transferred.id).await;
     assert!(leg.to_uri.contains("+15550100"), "{leg:?}");
+    assert_eq!(leg.parent_call_id.as_deref(), Some(transferred.id.as_str()));
+    let (code, legs) = switch.api(
+        TOKEN,
+        "GET",
+        &format!(
+            "/v1/tenants/{tenant}/calls?parent_call_id={}",
+            transferred.id
+        ),
+        None,
+    );
+    assert_eq!(code, 200, "{legs}");
+    assert_eq!(legs["items"][0]["id"], leg.id.as_str(), "{legs}");
+    assert_eq!(legs["items"].as_array().unwrap().len(), 1, "{legs}");
     assert!(leg.answered_at.is_some(), "{leg:?}");
     assert_eq!(leg.hangup_by.as_deref(), Some("callee"), "{leg:?}");
     assert_eq!(

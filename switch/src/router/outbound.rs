@@ -177,7 +177,7 @@ impl Router {
             to_uri: invite.target.clone(),
             started_at: unix_ms(SystemTime::now()),
             node: Some(self.config.node_id.clone()),
-            parent_call_id: None,
+            parent_call_id: bridge.as_ref().map(|leg| leg.peer.call_id.clone()),
         };
         let cap = i64::from(tenant.max_concurrent_calls);
         match self
