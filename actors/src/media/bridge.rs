@@ -40,12 +40,34 @@ impl BridgeAudio {
         )
     }
 
-    /// Passes this call's caller frame on (false when the other side could not take it) and
-    /// returns the other side's next frame, if one is waiting.
-    pub(crate) fn exchange(&mut self, caller: &PcmFrame) -> (bool, Option<PcmFrame>) {
+    /// Passes this call's caller frame on and takes the other side's next frame, if one is
+    /// waiting.
+    pub(crate) fn exchange(&mut self, caller: &PcmFrame) -> Exchange {
         let passed = self.send.try_send(*caller).is_ok();
-        (passed, self.receive.try_recv().ok())
+        match self.receive.try_recv() {
+            Ok(frame) => Exchange {
+                passed,
+                heard: Some(frame),
+                other_side_gone: false,
+            },
+            Err(err) => Exchange {
+                passed,
+                heard: None,
+                other_side_gone: err == mpsc::error::TryRecvError::Disconnected,
+            },
+        }
     }
+}
+
+/// One tick's worth of a bridge.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Exchange {
+    /// The other side took this call's frame (false: its queue was full, the frame is dropped).
+    pub(crate) passed: bool,
+    /// The other side's frame to play.
+    pub(crate) heard: Option<PcmFrame>,
+    /// The other call's media is gone: the bridge is over.
+    pub(crate) other_side_gone: bool,
 }
 
 #[cfg(test)]
@@ -56,20 +78,36 @@ mod tests {
     fn each_side_plays_what_the_other_caller_says() {
         let (mut a, mut b) = BridgeAudio::pair();
         let (hello, hi) = ([1i16; rtp::FRAME_SAMPLES], [2i16; rtp::FRAME_SAMPLES]);
-        assert_eq!(a.exchange(&hello), (true, None));
-        let (passed, heard) = b.exchange(&hi);
-        assert!(passed);
-        assert_eq!(heard, Some(hello));
-        assert_eq!(a.exchange(&hello).1, Some(hi));
+        let first = a.exchange(&hello);
+        assert!(first.passed);
+        assert_eq!(first.heard, None);
+        assert!(!first.other_side_gone);
+        let answer = b.exchange(&hi);
+        assert!(answer.passed);
+        assert_eq!(answer.heard, Some(hello));
+        assert_eq!(a.exchange(&hello).heard, Some(hi));
     }
 
     #[test]
     fn a_stalled_side_costs_frames_not_delay() {
         let (mut a, mut b) = BridgeAudio::pair();
         let frame = [7i16; rtp::FRAME_SAMPLES];
-        let passed: Vec<bool> = (0..5).map(|_| a.exchange(&frame).0).collect();
+        let passed: Vec<bool> = (0..5).map(|_| a.exchange(&frame).passed).collect();
         assert_eq!(passed, [true, true, true, false, false]);
-        let heard = (0..5).filter(|_| b.exchange(&frame).1.is_some()).count();
+        let heard = (0..5)
+            .filter(|_| b.exchange(&frame).heard.is_some())
+            .count();
         assert_eq!(heard, BRIDGE_QUEUE_FRAMES);
+    }
+
+    #[test]
+    fn a_side_that_went_away_ends_the_bridge() {
+        let (mut a, b) = BridgeAudio::pair();
+        let frame = [7i16; rtp::FRAME_SAMPLES];
+        assert!(!a.exchange(&frame).other_side_gone);
+        drop(b);
+        let after = a.exchange(&frame);
+        assert!(after.other_side_gone);
+        assert!(!after.passed);
     }
 }

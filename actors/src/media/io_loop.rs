@@ -26,6 +26,7 @@ use super::report::MediaReport;
 use super::ringback::Ringback;
 use crate::call::CallMsg;
 use crate::mailbox::Mailbox;
+use crate::outcome::HangupBy;
 
 /// Control of the media task.
 #[derive(Debug)]
@@ -125,9 +126,19 @@ impl Loop {
         let caller = *self.inbound.next_frame(std_now);
         let mut agent = match &mut self.bridge {
             Some(bridge) => {
-                let (passed, heard) = bridge.exchange(&caller);
-                self.bridge_dropped += u64::from(!passed);
-                heard
+                let exchange = bridge.exchange(&caller);
+                if exchange.other_side_gone {
+                    // The bridged call's media is gone before its hangup reached us (it died,
+                    // or never took the bridge): this call ends too.
+                    self.bridge = None;
+                    let _ = self.io.call.cast(CallMsg::Hangup {
+                        by: HangupBy::Switch,
+                        cause: "bridge_lost".into(),
+                    });
+                } else {
+                    self.bridge_dropped += u64::from(!exchange.passed);
+                }
+                exchange.heard
             }
             None => {
                 if let Some(stt) = &self.io.caller_audio
