@@ -97,8 +97,8 @@ mod rtcp;
 mod stats;
 
 pub use dtmf::{
-    DtmfEvent, DtmfPacket, DtmfReceiver, DtmfSender, DtmfSource, digit_to_event, event_to_digit,
-    parse_dtmf_relay,
+    DtmfEvent, DtmfPacket, DtmfReceiver, DtmfSender, DtmfSource, DtmfTones, digit_to_event,
+    dtmf_frequencies, event_to_digit, parse_dtmf_relay,
 };
 pub use error::RtpError;
 pub use frame::{FRAME_DURATION, FRAME_MS, FRAME_SAMPLES, FRAME_TS_STEP, SAMPLE_RATE_HZ};

@@ -229,6 +229,9 @@ async fn a_refused_refer_is_bridged_through_a_call_of_our_own() {
             "the {who} heard the 1 kHz tone over the bridge ({share:.3} of the power)"
         );
     }
+    // The caller's key (SIP INFO) went to the target as an RFC 4733 event, which it echoed.
+    let media: serde_json::Value = serde_json::from_str(leg.media.as_deref().unwrap()).unwrap();
+    assert_eq!(media["dtmf_digits"], 1, "{media}");
     let metrics = switch.http_get("/metrics").unwrap().1;
     assert_eq!(
         common::sample(&metrics, "transfers_total{result=\"bridged\"}"),

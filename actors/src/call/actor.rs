@@ -451,6 +451,11 @@ impl ractor::Actor for CallActor {
         state: &mut CallState,
     ) -> Result<(), ActorProcessingErr> {
         state.depth.taken();
+        if let (CallMsg::Dtmf(digit), Some(peer)) = (&msg, state.transfer.peer()) {
+            // Bridged: the caller's keys are for the other party (an IVR, say).
+            let _ = peer.call.cast(CallMsg::SendDigit(*digit));
+            return Ok(());
+        }
         if state.transfer.holds_conversation() && is_conversation(&msg) {
             return Ok(());
         }
@@ -549,6 +554,10 @@ impl ractor::Actor for CallActor {
                     receives,
                     remote,
                 })?;
+                Vec::new()
+            }
+            CallMsg::SendDigit(digit) => {
+                state.children.media.cast(MediaMsg::Digit(digit))?;
                 Vec::new()
             }
             CallMsg::Transfer(target) => {

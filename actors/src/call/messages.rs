@@ -124,6 +124,8 @@ pub enum CallMsg {
     Say(String),
     /// The caller pressed a key (RFC 4733 or SIP INFO).
     Dtmf(char),
+    /// Send this key press to our peer (a key the bridged call's caller pressed).
+    SendDigit(char),
     /// The wait for a key of collected digits ran out (the timer of this generation).
     DigitTimeout(u64),
     /// A playout mark went out at the given instant.

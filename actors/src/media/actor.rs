@@ -40,6 +40,8 @@ pub enum MediaMsg {
     Ringback(bool),
     /// Join this call's audio to another call's (a transfer by a second call).
     Bridge(BridgeAudio),
+    /// Send a key press to the peer (RFC 4733 if negotiated, else in-band tones).
+    Digit(char),
     /// The call is ending: close the recording and report.
     Finish(RpcReplyPort<MediaReport>),
     /// The live view of this actor.
@@ -178,6 +180,7 @@ impl Actor for MediaActor {
             })?,
             MediaMsg::CallerAudio(tx) => state.control.send(Control::CallerAudio(tx))?,
             MediaMsg::Ringback(on) => state.control.send(Control::Ringback(on))?,
+            MediaMsg::Digit(digit) => state.control.send(Control::Digit(digit))?,
             MediaMsg::Bridge(audio) => {
                 state.bridged = true;
                 state.control.send(Control::Bridge(audio))?

@@ -19,6 +19,7 @@ use tracing::{debug, warn};
 
 use super::PcmFrame;
 use super::bridge::BridgeAudio;
+use super::dtmf_out::DtmfOut;
 use super::inbound::{Datagram, Inbound};
 use super::playout::{Edge, Playout};
 use super::recorder::Recorder;
@@ -49,6 +50,8 @@ pub(crate) enum Control {
     Ringback(bool),
     /// Join this call's audio to another call's.
     Bridge(BridgeAudio),
+    /// Send a key press to the peer.
+    Digit(char),
     /// Finish the recording and report (the call is ending).
     Finish(oneshot::Sender<MediaReport>),
 }
@@ -83,6 +86,7 @@ struct Loop {
     ringback: Option<Ringback>,
     bridge: Option<BridgeAudio>,
     bridge_dropped: u64,
+    dtmf_out: DtmfOut,
 }
 
 impl Loop {
@@ -156,6 +160,10 @@ impl Loop {
             ringback.fill(&mut tone);
             agent = Some(tone);
         }
+        let mut keyed = agent.unwrap_or(SILENT);
+        if self.dtmf_out.tones_into(&mut keyed) {
+            agent = Some(keyed);
+        }
         if let Some(recorder) = &self.io.recorder {
             recorder.push(&caller, agent.as_ref().unwrap_or(&SILENT));
         }
@@ -165,7 +173,19 @@ impl Loop {
             }
             None => payload.fill(self.io.codec.silence_byte()),
         }
-        if self.sending {
+        if self.sending && self.dtmf_out.sending_events() {
+            // A key goes out as telephone-events: no audio packet, the media clock runs on.
+            let to = self.inbound.latched().unwrap_or(self.io.remote);
+            while let Some(n) =
+                self.dtmf_out
+                    .next_event_packet(std_now, &mut self.io.sender, tx_buf)
+            {
+                if self.io.socket.send_to(&tx_buf[..n], to).await.is_ok() {
+                    self.inbound.stats.on_packet_out(n);
+                }
+            }
+            self.io.sender.skip_samples(rtp::FRAME_SAMPLES as u32);
+        } else if self.sending {
             match self
                 .io
                 .sender
@@ -258,6 +278,7 @@ pub(crate) async fn run(io: MediaIo, mut control: mpsc::UnboundedReceiver<Contro
         }
     };
     let rtcp = rtcp_session(start, io.sender.ssrc(), &io.call_id);
+    let dtmf_out = DtmfOut::new(io.telephone_event);
     let mut state = Loop {
         io,
         sending: true,
@@ -268,6 +289,7 @@ pub(crate) async fn run(io: MediaIo, mut control: mpsc::UnboundedReceiver<Contro
         ringback: None,
         bridge: None,
         bridge_dropped: 0,
+        dtmf_out,
     };
     let mut receiving = true;
     let mut pacer: Option<Pacer> = None;
@@ -324,6 +346,9 @@ pub(crate) async fn run(io: MediaIo, mut control: mpsc::UnboundedReceiver<Contro
                 Some(Control::Report(reply)) => { let _ = reply.send(state.report()); }
                 Some(Control::CallerAudio(tx)) => state.io.caller_audio = Some(tx),
                 Some(Control::Ringback(on)) => state.ringback = on.then(Ringback::default),
+                Some(Control::Digit(digit)) => {
+                    state.dtmf_out.push(Instant::now().into_std(), digit, &state.io.call_id);
+                }
                 Some(Control::Bridge(audio)) => {
                     state.ringback = None;
                     state.bridge = Some(audio);

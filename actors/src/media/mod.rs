@@ -11,6 +11,7 @@
 
 mod actor;
 mod bridge;
+mod dtmf_out;
 mod inbound;
 mod io_loop;
 mod playout;

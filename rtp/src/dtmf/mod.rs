@@ -14,16 +14,19 @@
 //! | `receive.rs` | [`DtmfReceiver`]: packets → events, with end-bit, redundancy and timeout |
 //! | `send.rs` | [`DtmfSender`]: digit → timed packets ([`DtmfPacket`]) for an `RtpSender` |
 //! | `info.rs` | [`parse_dtmf_relay`] for SIP INFO bodies |
+//! | `tone.rs` | [`DtmfTones`]: digits → in-band tone audio, for peers without telephone-events |
 
 mod info;
 mod receive;
 mod send;
+mod tone;
 
 use std::time::Instant;
 
 pub use info::parse_dtmf_relay;
 pub use receive::DtmfReceiver;
 pub use send::{DtmfPacket, DtmfSender};
+pub use tone::{DtmfTones, dtmf_frequencies};
 
 /// Where a digit came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
