@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-use crate::call::{CallMsg, ChildContext};
+use crate::call::{CallMsg, ChildContext, Produced};
 use crate::describe::ActorView;
 use crate::mailbox::Mailbox;
 use crate::media::PcmFrame;
@@ -82,7 +82,9 @@ struct Listener {
     session: Option<Box<dyn SttSession>>,
     detector: TurnDetector,
     pre_roll: VecDeque<PcmFrame>,
-    speech_ended: VecDeque<Instant>,
+    /// Turns handed to the recognizer, oldest first: when the caller stopped speaking, and
+    /// when the end of turn was decided (the utterance finished).
+    awaiting_final: VecDeque<(Instant, Instant)>,
     view: watch::Sender<Listening>,
 }
 
@@ -123,7 +125,7 @@ impl Listener {
     fn end_turn(&mut self, event: TurnEvent, stats: &mut Listening) {
         if let TurnEvent::SpeechEnded { at, .. } = event {
             if let Some(session) = &mut self.session {
-                self.speech_ended.push_back(at);
+                self.awaiting_final.push_back((at, Instant::now()));
                 let _ = session.finish_utterance();
             }
             stats.speaking = false;
@@ -135,18 +137,18 @@ impl Listener {
         let now = Instant::now();
         match event {
             SttEvent::Final { text, .. } => {
-                let ended = self.speech_ended.pop_front().unwrap_or(now);
+                let (ended, endpointed) = self.awaiting_final.pop_front().unwrap_or((now, now));
                 let mut stats = *self.view.borrow();
                 stats.last_final_ms = Some(now.saturating_duration_since(ended).as_millis() as u64);
                 self.view.send_replace(stats);
                 let _ = self.call.cast(CallMsg::CallerSaid {
                     text,
                     speech_ended_at: ended,
-                    final_at: now,
+                    final_at: Produced::since(endpointed, now),
                 });
             }
             SttEvent::Failed { error } => {
-                self.speech_ended.pop_front();
+                self.awaiting_final.pop_front();
                 warn!(call_id = %self.call_id, %error, "recognition of a turn failed");
             }
             _ => {}
@@ -211,7 +213,7 @@ impl Actor for SttActor {
             session,
             detector: TurnDetector::new(args.turns),
             pre_roll: VecDeque::with_capacity(PRE_ROLL_FRAMES),
-            speech_ended: VecDeque::new(),
+            awaiting_final: VecDeque::new(),
             view: view_tx,
         };
         let task = tokio::spawn(listen(listener, args.audio));

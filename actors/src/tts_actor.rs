@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-use crate::call::{CallMsg, ChildContext};
+use crate::call::{CallMsg, ChildContext, Produced};
 use crate::describe::ActorView;
 use crate::media::{Edge, Playout, PlayoutMark};
 use crate::providers::tts::TtsProvider;
@@ -94,12 +94,13 @@ impl TtsState {
             let asked = Instant::now();
             match provider.synthesize(&utterance.text).await {
                 Ok(pcm) => {
+                    let ready = Produced::since(asked, Instant::now());
                     chars.fetch_add(utterance.text.chars().count() as u64, Ordering::Relaxed);
                     let _ = call.cast(CallMsg::SpeechReady {
                         turn: utterance.turn,
                         phrase: utterance.phrase,
-                        at: Instant::now(),
-                        synth_ms: asked.elapsed().as_millis() as u64,
+                        at: ready,
+                        synth_ms: ready.compute.as_millis() as u64,
                     });
                     let mark = |edge| {
                         Playout::Mark(PlayoutMark {

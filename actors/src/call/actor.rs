@@ -137,6 +137,7 @@ impl CallActor {
                         ("tts", latency.tts_ms),
                         ("playout", latency.playout_ms),
                         ("total", latency.total_ms),
+                        ("switch", latency.switch_ms),
                     ] {
                         if let Some(ms) = value {
                             metrics::histogram!("turn_latency_ms", "stage" => stage)

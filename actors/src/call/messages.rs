@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use ractor::RpcReplyPort;
 
+use super::latency::Produced;
 use crate::agent::{BrainOutput, BrainUsage};
 use crate::describe::ActorView;
 use crate::media::PlayoutMark;
@@ -42,9 +43,9 @@ pub enum CallMsg {
         turn: u64,
         /// Phrase within it.
         phrase: u32,
-        /// When.
-        at: Instant,
-        /// Synthesis time.
+        /// When, and the synthesis time (for the turn's latency).
+        at: Produced,
+        /// Synthesis time in whole milliseconds (`at.compute`, for the synthesis histogram).
         synth_ms: u64,
     },
     /// Text-to-speech failed for a phrase.
@@ -67,8 +68,9 @@ pub enum CallMsg {
         text: String,
         /// When the caller stopped speaking.
         speech_ended_at: Instant,
-        /// When the final arrived.
-        final_at: Instant,
+        /// When the final arrived, and the recognizer's time on the utterance after the end of
+        /// the turn (the rest since `speech_ended_at` was the end-of-turn silence wait).
+        final_at: Produced,
     },
     /// A phrase or tool call of the agent for turn `turn`.
     AgentOutput {
@@ -76,8 +78,8 @@ pub enum CallMsg {
         turn: u64,
         /// What the brain produced.
         output: BrainOutput,
-        /// When.
-        at: Instant,
+        /// When, and the brain's time to it (since it was asked).
+        at: Produced,
     },
     /// The agent finished turn `turn`.
     AgentDone {

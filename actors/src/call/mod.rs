@@ -5,10 +5,12 @@ mod actor;
 mod child;
 mod children;
 mod conversation;
+mod latency;
 mod messages;
 mod setup;
 
 pub use actor::{CallActor, CallArgs, CallState};
 pub use child::ChildContext;
+pub use latency::Produced;
 pub use messages::CallMsg;
 pub use setup::{BillingSetup, CallLimits, CallSetup, LegSetup, MediaSetup, SpeechSetup};
