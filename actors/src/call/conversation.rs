@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::latency::{Produced, Timing, TurnLatency};
+use super::latency::{Produced, Recognized, Timing, TurnLatency};
 use crate::agent::{BrainOutput, CallerInput, DigitRequest, ToolCall};
 use crate::media::{Edge, PlayoutMark};
 use crate::outcome::{Speaker, TranscriptEntry};
@@ -217,7 +217,7 @@ impl Conversation {
         &mut self,
         text: &str,
         speech_ended: Instant,
-        final_at: Produced,
+        final_at: Recognized,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
         let words: Vec<&str> = text.split_whitespace().collect();

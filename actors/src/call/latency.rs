@@ -26,6 +26,19 @@ impl Produced {
     }
 }
 
+/// The recognizer's final for a caller's turn as it reached the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recognized {
+    /// When the final was in the switch's hands.
+    pub at: Instant,
+    /// The turn detector's wait for the end of the turn: the silence it is configured to wait
+    /// for (a decision later than that, on frames handed over late, is the switch's own time).
+    pub endpointing: Duration,
+    /// From the end of the turn (the utterance handed to the recognizer) to the final: the
+    /// recognizer's time on it, and any queue inside it (a busy decoder pool).
+    pub compute: Duration,
+}
+
 /// A turn's latency in milliseconds, as stored with the agent's transcript turn (field names
 /// are stable; see the README). The stages follow each other: `stt_ms + agent_ms + tts_ms +
 /// playout_ms` is `total_ms` (give or take rounding). The breakdown is exact:
@@ -43,8 +56,8 @@ pub(crate) struct TurnLatency {
     pub(crate) playout_ms: Option<u64>,
     /// Caller stopped speaking → first RTP packet of the answer.
     pub(crate) total_ms: Option<u64>,
-    /// Caller stopped speaking → end of turn decided (the silence the turn detector waits
-    /// for). Speech turns only.
+    /// The silence the turn detector waits for before it ends the caller's turn. Speech turns
+    /// only.
     pub(crate) endpointing_ms: Option<u64>,
     /// End of turn → recognizer's final: the recognizer's time on the utterance after the
     /// caller stopped. Speech turns only.
@@ -63,7 +76,9 @@ pub(crate) struct TurnLatency {
 pub(crate) struct Timing {
     speech_ended: Option<Instant>,
     stt_final: Option<Instant>,
-    /// Speech turns: the recognizer's time after the end of turn.
+    /// Speech turns: the turn detector's wait for the end of the turn.
+    endpointing: Option<Duration>,
+    /// Speech turns: the recognizer's time after the end of the turn.
     recognition: Option<Duration>,
     agent_first: Option<Instant>,
     brain: Option<Duration>,
@@ -82,10 +97,11 @@ fn whole_ms(duration: Duration) -> u64 {
 
 impl Timing {
     /// A turn answering speech that ended at `speech_ended`, recognized as `recognized`.
-    pub(crate) fn heard(speech_ended: Instant, recognized: Produced) -> Timing {
+    pub(crate) fn heard(speech_ended: Instant, recognized: Recognized) -> Timing {
         Timing {
             speech_ended: Some(speech_ended),
             stt_final: Some(recognized.at),
+            endpointing: Some(recognized.endpointing),
             recognition: Some(recognized.compute),
             ..Timing::default()
         }
@@ -129,11 +145,7 @@ impl Timing {
 
     pub(crate) fn latency(&self) -> TurnLatency {
         let total_ms = ms(self.speech_ended, self.rtp_first);
-        let endpointed = match (self.stt_final, self.recognition) {
-            (Some(stt_final), Some(recognition)) => stt_final.checked_sub(recognition),
-            _ => None,
-        };
-        let endpointing_ms = endpointed.and_then(|at| ms(self.speech_ended, Some(at)));
+        let endpointing_ms = self.endpointing.map(whole_ms);
         let stt_compute_ms = self.recognition.map(whole_ms);
         let agent_compute_ms = self.brain.map(whole_ms);
         let tts_compute_ms = self.synthesis.map(whole_ms);
@@ -167,9 +179,9 @@ impl Timing {
         agent_compute_ms: Option<u64>,
         tts_compute_ms: Option<u64>,
     ) -> Option<u64> {
-        let speech_ms = match self.recognition {
-            Some(_) => endpointing_ms? + stt_compute_ms?,
-            None => 0,
+        let speech_ms = match (self.endpointing, self.recognition) {
+            (None, None) => 0,
+            _ => endpointing_ms? + stt_compute_ms?,
         };
         total_ms?
             .checked_sub(speech_ms)?
@@ -185,6 +197,15 @@ mod tests {
     fn produced(at: Instant, compute_ms: u64) -> Produced {
         Produced {
             at,
+            compute: Duration::from_millis(compute_ms),
+        }
+    }
+
+    /// A final in hand `at`, after the default 600 ms end-of-turn wait and `compute_ms`.
+    fn recognized(at: Instant, compute_ms: u64) -> Recognized {
+        Recognized {
+            at,
+            endpointing: Duration::from_millis(600),
             compute: Duration::from_millis(compute_ms),
         }
     }
@@ -211,7 +232,7 @@ mod tests {
     fn only_the_first_words_audio_and_packet_count() {
         let t0 = Instant::now();
         let ms = |n| t0 + Duration::from_millis(n);
-        let mut timing = Timing::heard(t0, produced(ms(650), 30));
+        let mut timing = Timing::heard(t0, recognized(ms(650), 30));
         timing.words(ms(660), Some(Duration::from_millis(1)));
         timing.words(ms(900), Some(Duration::from_millis(200)));
         timing.audio(produced(ms(700), 35));
@@ -220,12 +241,12 @@ mod tests {
         timing.packet(ms(960));
         let latency = timing.latency();
         assert_eq!(latency.total_ms, Some(710));
-        assert_eq!(latency.endpointing_ms, Some(620));
+        assert_eq!(latency.endpointing_ms, Some(600));
         assert_eq!(
             (latency.agent_compute_ms, latency.tts_compute_ms),
             (Some(1), Some(35))
         );
-        assert_eq!(latency.switch_ms, Some(710 - 620 - 30 - 1 - 35));
+        assert_eq!(latency.switch_ms, Some(710 - 600 - 30 - 1 - 35));
     }
 
     #[test]
@@ -233,19 +254,19 @@ mod tests {
         let t0 = Instant::now();
         let ms = |n| t0 + Duration::from_millis(n);
         // The fallback phrase: no brain produced the words.
-        let mut fallback = Timing::heard(t0, produced(ms(650), 30));
+        let mut fallback = Timing::heard(t0, recognized(ms(650), 30));
         fallback.words(ms(3_650), None);
         fallback.audio(produced(ms(3_700), 40));
         fallback.packet(ms(3_710));
         assert_eq!(fallback.latency().total_ms, Some(3_710));
         assert_eq!(fallback.latency().switch_ms, None);
         // Not yet played: no total.
-        let mut unplayed = Timing::heard(t0, produced(ms(650), 30));
+        let mut unplayed = Timing::heard(t0, recognized(ms(650), 30));
         unplayed.words(ms(660), Some(Duration::ZERO));
         unplayed.audio(produced(ms(700), 35));
         assert_eq!(unplayed.latency().switch_ms, None);
         // A synthesis said to have taken longer than the whole turn is not believed.
-        let mut inconsistent = Timing::heard(t0, produced(ms(650), 30));
+        let mut inconsistent = Timing::heard(t0, recognized(ms(650), 30));
         inconsistent.words(ms(660), Some(Duration::ZERO));
         inconsistent.audio(produced(ms(700), 5_000));
         inconsistent.packet(ms(710));

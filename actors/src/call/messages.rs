@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use ractor::RpcReplyPort;
 
-use super::latency::Produced;
+use super::latency::{Produced, Recognized};
 use crate::agent::{BrainOutput, BrainUsage};
 use crate::describe::ActorView;
 use crate::media::PlayoutMark;
@@ -68,9 +68,8 @@ pub enum CallMsg {
         text: String,
         /// When the caller stopped speaking.
         speech_ended_at: Instant,
-        /// When the final arrived, and the recognizer's time on the utterance after the end of
-        /// the turn (the rest since `speech_ended_at` was the end-of-turn silence wait).
-        final_at: Produced,
+        /// When the final arrived, the end-of-turn wait before it and the recognizer's time.
+        final_at: Recognized,
     },
     /// A phrase or tool call of the agent for turn `turn`.
     AgentOutput {

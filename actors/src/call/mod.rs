@@ -11,6 +11,6 @@ mod setup;
 
 pub use actor::{CallActor, CallArgs, CallState};
 pub use child::ChildContext;
-pub use latency::Produced;
+pub use latency::{Produced, Recognized};
 pub use messages::CallMsg;
 pub use setup::{BillingSetup, CallLimits, CallSetup, LegSetup, MediaSetup, SpeechSetup};

@@ -17,6 +17,15 @@ fn produced(at: Instant, compute_ms: u64) -> Produced {
     }
 }
 
+/// A final in hand `at`, after the default 600 ms end-of-turn wait and `compute_ms`.
+fn recognized(at: Instant, compute_ms: u64) -> Recognized {
+    Recognized {
+        at,
+        endpointing: Duration::from_millis(600),
+        compute: Duration::from_millis(compute_ms),
+    }
+}
+
 fn conversation() -> Conversation {
     Conversation::new(BargeInPolicy::default(), "Sorry?".into())
 }
@@ -46,10 +55,10 @@ fn greeting_then_a_scripted_answer_with_latency() {
         "no caller turn before it"
     );
 
-    // Speech ends at 5 000; the end of turn is decided 610 ms later and the recognizer takes
-    // 40 ms more; the brain answers in 2 ms (10 ms after the final), the phrase is synthesized
+    // Speech ends at 5 000; the end of turn is decided 610 ms later (the 600 ms wait, and
+    // 10 ms of frames handed over late) and the recognizer takes 40 ms more; the brain answers in 2 ms (10 ms after the final), the phrase is synthesized
     // in 25 ms (40 ms after the words) and its first packet goes out 12 ms later.
-    let asked = c.caller_said("book an appointment", ms(5_000), produced(ms(5_650), 40));
+    let asked = c.caller_said("book an appointment", ms(5_000), recognized(ms(5_650), 40));
     assert_eq!(records(&asked)[0].speaker, Speaker::Caller);
     let Some(Effect::Ask { turn, .. }) = asked.last() else {
         panic!("{asked:?}")
@@ -77,11 +86,11 @@ fn greeting_then_a_scripted_answer_with_latency() {
             tts_ms: Some(40),
             playout_ms: Some(12),
             total_ms: Some(712),
-            endpointing_ms: Some(610),
+            endpointing_ms: Some(600),
             stt_compute_ms: Some(40),
             agent_compute_ms: Some(2),
             tts_compute_ms: Some(25),
-            switch_ms: Some(35),
+            switch_ms: Some(45),
         })
     );
     assert!(records(&end)[0].latency.is_some());
@@ -111,7 +120,7 @@ fn barge_in_only_after_the_first_half_second_and_records_what_was_said() {
 fn hangup_comes_after_the_goodbye_is_played() {
     let t0 = Instant::now();
     let mut c = conversation();
-    let asked = c.caller_said("goodbye", t0, produced(t0, 0));
+    let asked = c.caller_said("goodbye", t0, recognized(t0, 0));
     let Some(Effect::Ask { turn, .. }) = asked.last() else {
         panic!()
     };
@@ -131,9 +140,9 @@ fn hangup_comes_after_the_goodbye_is_played() {
 fn fillers_are_not_turns_and_failures_get_the_fallback() {
     let t0 = Instant::now();
     let mut c = conversation();
-    assert!(c.caller_said("um uh", t0, produced(t0, 0)).is_empty());
-    assert!(c.caller_said("", t0, produced(t0, 0)).is_empty());
-    let asked = c.caller_said("what are your hours", t0, produced(t0, 0));
+    assert!(c.caller_said("um uh", t0, recognized(t0, 0)).is_empty());
+    assert!(c.caller_said("", t0, recognized(t0, 0)).is_empty());
+    let asked = c.caller_said("what are your hours", t0, recognized(t0, 0));
     let Some(Effect::Ask { turn, .. }) = asked.last() else {
         panic!()
     };
@@ -295,7 +304,7 @@ fn typing_ahead_cuts_the_prompt_short_and_speech_ends_the_collection() {
     assert!(e.contains(&Effect::Interrupt), "{e:?}");
     assert!(records(&e)[0].interrupted, "the prompt was cut short");
     assert!(timer(&e).is_some());
-    let e = c.caller_said("my account is three", t0, produced(t0, 0));
+    let e = c.caller_said("my account is three", t0, recognized(t0, 0));
     assert!(matches!(
         e.last(),
         Some(Effect::Ask {
