@@ -5,14 +5,14 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-use crate::call::{CallMsg, ChildContext};
+use crate::call::{CallMsg, ChildContext, Recognized};
 use crate::describe::ActorView;
 use crate::mailbox::Mailbox;
 use crate::media::PcmFrame;
@@ -76,20 +76,48 @@ pub struct SttState {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SttActor;
 
+/// A caller's turn that ended, waiting for its final.
+#[derive(Debug, Clone, Copy)]
+struct TurnEnd {
+    /// When the caller stopped speaking.
+    speech_ended: Instant,
+    /// When the end of the turn was decided (and the utterance handed to the recognizer).
+    decided: Instant,
+    /// The turn detector's wait: the time between the two, at most the configured silence
+    /// (frames handed over late are not the detector's doing).
+    endpointing: Duration,
+}
+
+impl TurnEnd {
+    /// A final without a turn of the detector's (the recognizer cut a long one short).
+    fn unannounced(now: Instant) -> TurnEnd {
+        TurnEnd {
+            speech_ended: now,
+            decided: now,
+            endpointing: Duration::ZERO,
+        }
+    }
+}
+
 struct Listener {
     call: Mailbox<CallMsg>,
     call_id: String,
     session: Option<Box<dyn SttSession>>,
     detector: TurnDetector,
     pre_roll: VecDeque<PcmFrame>,
-    speech_ended: VecDeque<Instant>,
+    /// Turns handed to the recognizer, oldest first.
+    awaiting_final: VecDeque<TurnEnd>,
     view: watch::Sender<Listening>,
 }
 
 impl Listener {
     fn on_frame(&mut self, frame: PcmFrame) {
+        // The frame has just come out of the jitter buffer whole: its audio ends now. The
+        // detector dates frames by their first sample, so the end of speech is when the switch
+        // had it (not a frame later, which would leave 20 ms out of every turn's latency).
         let now = Instant::now();
-        let report = self.detector.handle_frame(&frame, now);
+        let started = now.checked_sub(rtp::FRAME_DURATION).unwrap_or(now);
+        let report = self.detector.handle_frame(&frame, started);
         let mut stats = *self.view.borrow();
         stats.frames += 1;
         match report.event {
@@ -123,7 +151,15 @@ impl Listener {
     fn end_turn(&mut self, event: TurnEvent, stats: &mut Listening) {
         if let TurnEvent::SpeechEnded { at, .. } = event {
             if let Some(session) = &mut self.session {
-                self.speech_ended.push_back(at);
+                let decided = Instant::now();
+                let silence = u64::from(self.detector.config().end_of_turn_silence_ms);
+                self.awaiting_final.push_back(TurnEnd {
+                    speech_ended: at,
+                    decided,
+                    endpointing: decided
+                        .saturating_duration_since(at)
+                        .min(Duration::from_millis(silence)),
+                });
                 let _ = session.finish_utterance();
             }
             stats.speaking = false;
@@ -135,18 +171,26 @@ impl Listener {
         let now = Instant::now();
         match event {
             SttEvent::Final { text, .. } => {
-                let ended = self.speech_ended.pop_front().unwrap_or(now);
+                let turn = self
+                    .awaiting_final
+                    .pop_front()
+                    .unwrap_or_else(|| TurnEnd::unannounced(now));
                 let mut stats = *self.view.borrow();
-                stats.last_final_ms = Some(now.saturating_duration_since(ended).as_millis() as u64);
+                stats.last_final_ms =
+                    Some(now.saturating_duration_since(turn.speech_ended).as_millis() as u64);
                 self.view.send_replace(stats);
                 let _ = self.call.cast(CallMsg::CallerSaid {
                     text,
-                    speech_ended_at: ended,
-                    final_at: now,
+                    speech_ended_at: turn.speech_ended,
+                    final_at: Recognized {
+                        at: now,
+                        endpointing: turn.endpointing,
+                        compute: now.saturating_duration_since(turn.decided),
+                    },
                 });
             }
             SttEvent::Failed { error } => {
-                self.speech_ended.pop_front();
+                self.awaiting_final.pop_front();
                 warn!(call_id = %self.call_id, %error, "recognition of a turn failed");
             }
             _ => {}
@@ -211,7 +255,7 @@ impl Actor for SttActor {
             session,
             detector: TurnDetector::new(args.turns),
             pre_roll: VecDeque::with_capacity(PRE_ROLL_FRAMES),
-            speech_ended: VecDeque::new(),
+            awaiting_final: VecDeque::new(),
             view: view_tx,
         };
         let task = tokio::spawn(listen(listener, args.audio));

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-use crate::call::{CallMsg, ChildContext};
+use crate::call::{CallMsg, ChildContext, Produced};
 use crate::describe::ActorView;
 use crate::media::{Edge, Playout, PlayoutMark};
 use crate::providers::tts::TtsProvider;
@@ -69,7 +69,8 @@ pub struct TtsState {
     args: TtsArgs,
     pending: VecDeque<Utterance>,
     speaking: Option<JoinHandle<()>>,
-    last_synth_ms: Option<u64>,
+    /// The latest phrase's synthesis time in milliseconds (0 until the first phrase).
+    last_synth_ms: Arc<AtomicU64>,
 }
 
 /// The TTS actor.
@@ -90,16 +91,18 @@ impl TtsState {
         let me = myself.clone();
         let call_id = self.args.ctx.call_id.clone();
         let chars = self.args.chars.clone();
+        let last_synth_ms = self.last_synth_ms.clone();
         self.speaking = Some(tokio::spawn(async move {
             let asked = Instant::now();
             match provider.synthesize(&utterance.text).await {
                 Ok(pcm) => {
+                    let ready = Produced::since(asked, Instant::now());
                     chars.fetch_add(utterance.text.chars().count() as u64, Ordering::Relaxed);
+                    last_synth_ms.store(ready.compute.as_millis() as u64, Ordering::Relaxed);
                     let _ = call.cast(CallMsg::SpeechReady {
                         turn: utterance.turn,
                         phrase: utterance.phrase,
-                        at: Instant::now(),
-                        synth_ms: asked.elapsed().as_millis() as u64,
+                        at: ready,
                     });
                     let mark = |edge| {
                         Playout::Mark(PlayoutMark {
@@ -148,7 +151,7 @@ impl TtsState {
                 "provider": self.args.provider.name(),
                 "queued_phrases": self.pending.len(),
                 "chars": self.args.chars.load(Ordering::Relaxed),
-                "last_synth_ms": self.last_synth_ms,
+                "last_synth_ms": self.last_synth_ms.load(Ordering::Relaxed),
             }),
             children: Vec::new(),
         }
@@ -169,7 +172,7 @@ impl Actor for TtsActor {
             args,
             pending: VecDeque::new(),
             speaking: None,
-            last_synth_ms: None,
+            last_synth_ms: Arc::new(AtomicU64::new(0)),
         })
     }
 

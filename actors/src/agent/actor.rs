@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::{Brain, CallerInput, Exchange};
-use crate::call::{CallMsg, ChildContext};
+use crate::call::{CallMsg, ChildContext, Produced};
 use crate::describe::ActorView;
 
 /// Exchanges of history the brain sees.
@@ -89,7 +89,13 @@ impl AgentState {
         self.turns += 1;
         let task = tokio::spawn(async move {
             let (tx, mut rx) = mpsc::channel(16);
-            let thinking = tokio::spawn(async move { brain.respond(&history, &input, &tx).await });
+            // The brain's time counts from when it starts (not from its task being spawned).
+            let (started_tx, mut started) = oneshot::channel();
+            let thinking = tokio::spawn(async move {
+                let _ = started_tx.send(Instant::now());
+                brain.respond(&history, &input, &tx).await
+            });
+            let mut brain_started = None;
             let mut first = true;
             loop {
                 let next = if first {
@@ -128,10 +134,12 @@ impl AgentState {
                     break;
                 };
                 first = false;
+                let now = Instant::now();
+                let since = *brain_started.get_or_insert_with(|| started.try_recv().unwrap_or(now));
                 let _ = call.cast(CallMsg::AgentOutput {
                     turn,
                     output,
-                    at: Instant::now(),
+                    at: Produced::since(since, now),
                 });
             }
             let _ = me.cast(AgentMsg::Finished(turn));

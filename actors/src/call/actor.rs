@@ -151,6 +151,7 @@ impl CallActor {
                         ("tts", latency.tts_ms),
                         ("playout", latency.playout_ms),
                         ("total", latency.total_ms),
+                        ("switch", latency.switch_ms),
                     ] {
                         if let Some(ms) = value {
                             metrics::histogram!("turn_latency_ms", "stage" => stage)
@@ -528,10 +529,8 @@ impl ractor::Actor for CallActor {
                 metrics::counter!("agent_failures_total").increment(1);
                 state.conversation.agent_done(turn, true, Instant::now())
             }
-            CallMsg::SpeechReady {
-                turn, at, synth_ms, ..
-            } => {
-                metrics::histogram!("tts_synthesis_ms").record(synth_ms as f64);
+            CallMsg::SpeechReady { turn, at, .. } => {
+                metrics::histogram!("tts_synthesis_ms").record(at.compute.as_secs_f64() * 1000.0);
                 state.conversation.speech_ready(turn, at);
                 Vec::new()
             }

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use super::latency::{Produced, Recognized, Timing, TurnLatency};
 use crate::agent::{BrainOutput, CallerInput, DigitRequest, ToolCall};
 use crate::media::{Edge, PlayoutMark};
 use crate::outcome::{Speaker, TranscriptEntry};
@@ -58,42 +59,6 @@ struct Collecting {
     digits: String,
     /// The generation of the one timer that counts (older ones are stale).
     timer: Option<u64>,
-}
-
-/// Per-turn latency: caller stopped speaking → recognizer's final → agent's first output →
-/// first synthesized audio → first RTP packet of the answer.
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
-pub(crate) struct TurnLatency {
-    pub(crate) stt_ms: Option<u64>,
-    pub(crate) agent_ms: Option<u64>,
-    pub(crate) tts_ms: Option<u64>,
-    pub(crate) playout_ms: Option<u64>,
-    pub(crate) total_ms: Option<u64>,
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Timing {
-    speech_ended: Option<Instant>,
-    stt_final: Option<Instant>,
-    agent_first: Option<Instant>,
-    tts_first: Option<Instant>,
-    rtp_first: Option<Instant>,
-}
-
-fn ms(from: Option<Instant>, to: Option<Instant>) -> Option<u64> {
-    Some(to?.saturating_duration_since(from?).as_millis() as u64)
-}
-
-impl Timing {
-    fn latency(&self) -> TurnLatency {
-        TurnLatency {
-            stt_ms: ms(self.speech_ended, self.stt_final),
-            agent_ms: ms(self.stt_final, self.agent_first),
-            tts_ms: ms(self.agent_first, self.tts_first),
-            playout_ms: ms(self.tts_first, self.rtp_first),
-            total_ms: ms(self.speech_ended, self.rtp_first),
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -187,23 +152,15 @@ impl Conversation {
                 Some(digits.clone()),
             )));
         }
-        self.ask(at, at, CallerInput::Digits { digits, request }, effects);
+        self.ask(
+            Timing::keyed(at),
+            CallerInput::Digits { digits, request },
+            effects,
+        );
     }
 
-    /// Starts the agent turn answering `input` (the caller stopped at `speech_ended`, the
-    /// input was known at `final_at`).
-    fn ask(
-        &mut self,
-        speech_ended: Instant,
-        final_at: Instant,
-        input: CallerInput,
-        effects: &mut Vec<Effect>,
-    ) {
-        let timing = Timing {
-            speech_ended: Some(speech_ended),
-            stt_final: Some(final_at),
-            ..Timing::default()
-        };
+    /// Starts the agent turn answering `input` (`timing`: when the caller's turn ended).
+    fn ask(&mut self, timing: Timing, input: CallerInput, effects: &mut Vec<Effect>) {
         let turn = self.new_turn(timing);
         effects.push(Effect::Ask { turn, input });
     }
@@ -241,7 +198,7 @@ impl Conversation {
 
     fn say(&mut self, text: String, at: Instant, effects: &mut Vec<Effect>) {
         let Some(turn) = &mut self.turn else { return };
-        turn.timing.agent_first.get_or_insert(at);
+        turn.timing.words(at, None);
         let phrase = turn.phrases.len() as u32;
         turn.phrases.push(Phrase {
             text: text.clone(),
@@ -255,12 +212,12 @@ impl Conversation {
         }));
     }
 
-    /// The recognizer's final for a caller turn.
+    /// The recognizer's final for a caller turn whose speech ended at `speech_ended`.
     pub(crate) fn caller_said(
         &mut self,
         text: &str,
         speech_ended: Instant,
-        final_at: Instant,
+        final_at: Recognized,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
         let words: Vec<&str> = text.split_whitespace().collect();
@@ -271,14 +228,13 @@ impl Conversation {
             return effects;
         }
         if self.turn.is_some() {
-            self.interrupt(final_at, &mut effects);
+            self.interrupt(final_at.at, &mut effects);
         }
         // Speaking instead of typing ends the collection: the words are the answer.
         self.collecting = None;
         effects.push(Effect::Record(caller_turn(text.to_string(), None)));
         self.ask(
-            speech_ended,
-            final_at,
+            Timing::heard(speech_ended, final_at),
             CallerInput::Speech(text.to_string()),
             &mut effects,
         );
@@ -315,7 +271,7 @@ impl Conversation {
         if self.turn.is_some() {
             self.interrupt(at, &mut effects);
         }
-        self.ask(at, at, CallerInput::Dtmf(digit), &mut effects);
+        self.ask(Timing::keyed(at), CallerInput::Dtmf(digit), &mut effects);
         effects
     }
 
@@ -361,14 +317,17 @@ impl Conversation {
         &mut self,
         turn: u64,
         output: BrainOutput,
-        at: Instant,
+        at: Produced,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
-        if self.turn.as_ref().is_none_or(|t| t.id != turn) {
+        let Some(current) = self.turn.as_mut().filter(|t| t.id == turn) else {
             return effects;
-        }
+        };
         match output {
-            BrainOutput::Say(text) => self.say(text, at, &mut effects),
+            BrainOutput::Say(text) => {
+                current.timing.words(at.at, Some(at.compute));
+                self.say(text, at.at, &mut effects);
+            }
             BrainOutput::Tool(tool) => {
                 if let ToolCall::CollectDigits(request) = &tool {
                     // Keys count from now (typing ahead); the wait starts after the prompt.
@@ -378,9 +337,7 @@ impl Conversation {
                         timer: None,
                     });
                 }
-                if let Some(t) = &mut self.turn {
-                    t.tool = Some(tool);
-                }
+                current.tool = Some(tool);
             }
         }
         effects
@@ -445,9 +402,9 @@ impl Conversation {
     }
 
     /// A phrase's audio is ready.
-    pub(crate) fn speech_ready(&mut self, turn: u64, at: Instant) {
+    pub(crate) fn speech_ready(&mut self, turn: u64, at: Produced) {
         if let Some(t) = self.turn.as_mut().filter(|t| t.id == turn) {
-            t.timing.tts_first.get_or_insert(at);
+            t.timing.audio(at);
         }
     }
 
@@ -477,7 +434,7 @@ impl Conversation {
                 Edge::Start => {
                     p.started = true;
                     turn.playing_since.get_or_insert(at);
-                    turn.timing.rtp_first.get_or_insert(at);
+                    turn.timing.packet(at);
                 }
                 Edge::End => p.ended = true,
             }
@@ -497,7 +454,7 @@ impl Conversation {
             effects.push(Effect::Said(text.clone()));
             effects.push(Effect::Record(agent_turn(text, false, &turn.timing)));
         }
-        if turn.timing.speech_ended.is_some() {
+        if turn.timing.answers_caller() {
             effects.push(Effect::Latency(turn.timing.latency()));
         }
         match turn.tool {
@@ -527,8 +484,8 @@ fn caller_turn(text: String, dtmf: Option<String>) -> TranscriptEntry {
 
 fn agent_turn(text: String, interrupted: bool, timing: &Timing) -> TranscriptEntry {
     let latency = timing
-        .speech_ended
-        .map(|_| serde_json::to_value(timing.latency()).unwrap_or_default());
+        .answers_caller()
+        .then(|| serde_json::to_value(timing.latency()).unwrap_or_default());
     TranscriptEntry {
         speaker: Speaker::Agent,
         text,

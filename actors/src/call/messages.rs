@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use ractor::RpcReplyPort;
 
+use super::latency::{Produced, Recognized};
 use super::transfer::{BridgePeer, TransferReport};
 use crate::agent::{BrainOutput, BrainUsage};
 use crate::describe::ActorView;
@@ -37,16 +38,14 @@ pub enum CallMsg {
         /// Why.
         cause: String,
     },
-    /// A phrase's audio is ready (synthesized in `synth_ms`).
+    /// A phrase's audio is ready.
     SpeechReady {
         /// Agent turn.
         turn: u64,
         /// Phrase within it.
         phrase: u32,
-        /// When.
-        at: Instant,
-        /// Synthesis time.
-        synth_ms: u64,
+        /// When, and the synthesis time.
+        at: Produced,
     },
     /// Text-to-speech failed for a phrase.
     SpeechFailed {
@@ -68,8 +67,8 @@ pub enum CallMsg {
         text: String,
         /// When the caller stopped speaking.
         speech_ended_at: Instant,
-        /// When the final arrived.
-        final_at: Instant,
+        /// When the final arrived, the end-of-turn wait before it and the recognizer's time.
+        final_at: Recognized,
     },
     /// A phrase or tool call of the agent for turn `turn`.
     AgentOutput {
@@ -77,8 +76,8 @@ pub enum CallMsg {
         turn: u64,
         /// What the brain produced.
         output: BrainOutput,
-        /// When.
-        at: Instant,
+        /// When, and the brain's time to it (since it was asked).
+        at: Produced,
     },
     /// The agent finished turn `turn`.
     AgentDone {

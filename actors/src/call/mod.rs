@@ -6,12 +6,14 @@ mod actor;
 mod child;
 mod children;
 mod conversation;
+mod latency;
 mod messages;
 mod setup;
 mod transfer;
 
 pub use actor::{CallActor, CallArgs, CallState};
 pub use child::ChildContext;
+pub use latency::{Produced, Recognized};
 pub use messages::CallMsg;
 pub use setup::{BillingSetup, CallLimits, CallSetup, LegSetup, MediaSetup, SpeechSetup};
 pub use transfer::{BridgePeer, BridgeRequest, LegPlacer, TransferReport};

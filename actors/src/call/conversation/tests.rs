@@ -9,6 +9,23 @@ fn mark(turn: u64, phrase: u32, edge: Edge) -> PlayoutMark {
     PlayoutMark { turn, phrase, edge }
 }
 
+/// A provider's result in hand at `at`, after `compute_ms` of its own work.
+fn produced(at: Instant, compute_ms: u64) -> Produced {
+    Produced {
+        at,
+        compute: Duration::from_millis(compute_ms),
+    }
+}
+
+/// A final in hand `at`, after the default 600 ms end-of-turn wait and `compute_ms`.
+fn recognized(at: Instant, compute_ms: u64) -> Recognized {
+    Recognized {
+        at,
+        endpointing: Duration::from_millis(600),
+        compute: Duration::from_millis(compute_ms),
+    }
+}
+
 fn conversation() -> Conversation {
     Conversation::new(BargeInPolicy::default(), "Sorry?".into())
 }
@@ -38,18 +55,25 @@ fn greeting_then_a_scripted_answer_with_latency() {
         "no caller turn before it"
     );
 
-    let asked = c.caller_said("book an appointment", ms(5_000), ms(5_100));
+    // Speech ends at 5 000; the end of turn is decided 610 ms later (the 600 ms wait, and
+    // 10 ms of frames handed over late) and the recognizer takes 40 ms more; the brain answers in 2 ms (10 ms after the final), the phrase is synthesized
+    // in 25 ms (40 ms after the words) and its first packet goes out 12 ms later.
+    let asked = c.caller_said("book an appointment", ms(5_000), recognized(ms(5_650), 40));
     assert_eq!(records(&asked)[0].speaker, Speaker::Caller);
     let Some(Effect::Ask { turn, .. }) = asked.last() else {
         panic!("{asked:?}")
     };
     let turn = *turn;
-    let spoken = c.agent_output(turn, BrainOutput::Say("Sure.".into()), ms(5_101));
+    let spoken = c.agent_output(
+        turn,
+        BrainOutput::Say("Sure.".into()),
+        produced(ms(5_660), 2),
+    );
     assert!(matches!(&spoken[..], [Effect::Speak(u)] if u.turn == turn));
-    assert!(c.agent_done(turn, false, ms(5_101)).is_empty());
-    c.speech_ready(turn, ms(5_120));
-    c.played(mark(turn, 0, Edge::Start), ms(5_135));
-    let end = c.played(mark(turn, 0, Edge::End), ms(6_000));
+    assert!(c.agent_done(turn, false, ms(5_661)).is_empty());
+    c.speech_ready(turn, produced(ms(5_700), 25));
+    c.played(mark(turn, 0, Edge::Start), ms(5_712));
+    let end = c.played(mark(turn, 0, Edge::End), ms(6_600));
     let latency = end.iter().find_map(|e| match e {
         Effect::Latency(l) => Some(*l),
         _ => None,
@@ -57,11 +81,16 @@ fn greeting_then_a_scripted_answer_with_latency() {
     assert_eq!(
         latency,
         Some(TurnLatency {
-            stt_ms: Some(100),
-            agent_ms: Some(1),
-            tts_ms: Some(19),
-            playout_ms: Some(15),
-            total_ms: Some(135),
+            stt_ms: Some(650),
+            agent_ms: Some(10),
+            tts_ms: Some(40),
+            playout_ms: Some(12),
+            total_ms: Some(712),
+            endpointing_ms: Some(600),
+            stt_compute_ms: Some(40),
+            agent_compute_ms: Some(2),
+            tts_compute_ms: Some(25),
+            switch_ms: Some(45),
         })
     );
     assert!(records(&end)[0].latency.is_some());
@@ -91,13 +120,13 @@ fn barge_in_only_after_the_first_half_second_and_records_what_was_said() {
 fn hangup_comes_after_the_goodbye_is_played() {
     let t0 = Instant::now();
     let mut c = conversation();
-    let asked = c.caller_said("goodbye", t0, t0);
+    let asked = c.caller_said("goodbye", t0, recognized(t0, 0));
     let Some(Effect::Ask { turn, .. }) = asked.last() else {
         panic!()
     };
     let turn = *turn;
-    c.agent_output(turn, BrainOutput::Say("Goodbye!".into()), t0);
-    c.agent_output(turn, BrainOutput::Tool(ToolCall::Hangup), t0);
+    c.agent_output(turn, BrainOutput::Say("Goodbye!".into()), produced(t0, 0));
+    c.agent_output(turn, BrainOutput::Tool(ToolCall::Hangup), produced(t0, 0));
     assert!(
         c.agent_done(turn, false, t0).is_empty(),
         "not before the goodbye is out"
@@ -111,9 +140,9 @@ fn hangup_comes_after_the_goodbye_is_played() {
 fn fillers_are_not_turns_and_failures_get_the_fallback() {
     let t0 = Instant::now();
     let mut c = conversation();
-    assert!(c.caller_said("um uh", t0, t0).is_empty());
-    assert!(c.caller_said("", t0, t0).is_empty());
-    let asked = c.caller_said("what are your hours", t0, t0);
+    assert!(c.caller_said("um uh", t0, recognized(t0, 0)).is_empty());
+    assert!(c.caller_said("", t0, recognized(t0, 0)).is_empty());
+    let asked = c.caller_said("what are your hours", t0, recognized(t0, 0));
     let Some(Effect::Ask { turn, .. }) = asked.last() else {
         panic!()
     };
@@ -145,11 +174,15 @@ fn collecting(request: DigitRequest, t0: Instant) -> (Conversation, Vec<Effect>)
         panic!("{asked:?}")
     };
     let turn = *turn;
-    c.agent_output(turn, BrainOutput::Say("Type your PIN.".into()), t0);
+    c.agent_output(
+        turn,
+        BrainOutput::Say("Type your PIN.".into()),
+        produced(t0, 0),
+    );
     c.agent_output(
         turn,
         BrainOutput::Tool(ToolCall::CollectDigits(request)),
-        t0,
+        produced(t0, 0),
     );
     c.agent_done(turn, false, t0);
     c.played(mark(turn, 0, Edge::Start), t0);
@@ -258,12 +291,12 @@ fn typing_ahead_cuts_the_prompt_short_and_speech_ends_the_collection() {
     c.agent_output(
         turn,
         BrainOutput::Say("Type your account number.".into()),
-        t0,
+        produced(t0, 0),
     );
     c.agent_output(
         turn,
         BrainOutput::Tool(ToolCall::CollectDigits(DigitRequest::new(8))),
-        t0,
+        produced(t0, 0),
     );
     c.agent_done(turn, false, t0);
     c.played(mark(turn, 0, Edge::Start), t0);
@@ -271,7 +304,7 @@ fn typing_ahead_cuts_the_prompt_short_and_speech_ends_the_collection() {
     assert!(e.contains(&Effect::Interrupt), "{e:?}");
     assert!(records(&e)[0].interrupted, "the prompt was cut short");
     assert!(timer(&e).is_some());
-    let e = c.caller_said("my account is three", t0, t0);
+    let e = c.caller_said("my account is three", t0, recognized(t0, 0));
     assert!(matches!(
         e.last(),
         Some(Effect::Ask {
