@@ -190,11 +190,13 @@ impl Timing {
     }
 }
 
+/// Results in hand, for the tests of the latency and of the conversation.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_support {
     use super::*;
 
-    fn produced(at: Instant, compute_ms: u64) -> Produced {
+    /// A provider's result in hand at `at`, after `compute_ms` of its own work.
+    pub(crate) fn produced(at: Instant, compute_ms: u64) -> Produced {
         Produced {
             at,
             compute: Duration::from_millis(compute_ms),
@@ -202,13 +204,20 @@ mod tests {
     }
 
     /// A final in hand `at`, after the default 600 ms end-of-turn wait and `compute_ms`.
-    fn recognized(at: Instant, compute_ms: u64) -> Recognized {
+    pub(crate) fn recognized(at: Instant, compute_ms: u64) -> Recognized {
         Recognized {
             at,
             endpointing: Duration::from_millis(600),
             compute: Duration::from_millis(compute_ms),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use super::test_support::{produced, recognized};
 
     #[test]
     fn a_keyed_turn_has_no_speech_parts_and_the_rest_is_the_switch() {

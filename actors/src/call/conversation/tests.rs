@@ -3,27 +3,11 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::call::latency::test_support::{produced, recognized};
 use crate::media::PlayoutMark;
 
 fn mark(turn: u64, phrase: u32, edge: Edge) -> PlayoutMark {
     PlayoutMark { turn, phrase, edge }
-}
-
-/// A provider's result in hand at `at`, after `compute_ms` of its own work.
-fn produced(at: Instant, compute_ms: u64) -> Produced {
-    Produced {
-        at,
-        compute: Duration::from_millis(compute_ms),
-    }
-}
-
-/// A final in hand `at`, after the default 600 ms end-of-turn wait and `compute_ms`.
-fn recognized(at: Instant, compute_ms: u64) -> Recognized {
-    Recognized {
-        at,
-        endpointing: Duration::from_millis(600),
-        compute: Duration::from_millis(compute_ms),
-    }
 }
 
 fn conversation() -> Conversation {
