@@ -64,19 +64,18 @@ async fn pressing_zero_transfers_the_caller() {
 const TRANSFER_TARGET: &str = "sip:+15550100@carrier.example";
 const TOKEN: &str = "operator-secret-token";
 
-/// A scripted agent on number 2000 that records its calls and transfers on 0; the switch, the
-/// store, the tenant and the recordings directory.
-async fn transferring_agent(
+/// A scripted agent on number 2000 that records its calls and answers 0 with `on_zero` (a
+/// rule); the switch, the store, the tenant and the recordings directory.
+async fn agent_answering_zero(
     dir: &std::path::Path,
+    on_zero: serde_json::Value,
 ) -> (SwitchProcess, store::Store, String, std::path::PathBuf) {
     let db = format!("sqlite://{}/transfer.db", dir.display());
     let store = store::Store::connect(&db, 2).await.unwrap();
     let spec = serde_json::json!({
         "greeting": "Hello.",
         "record": true,
-        "brain": {"kind": "scripted", "fallback": "Sorry?", "rules": [
-            {"when": ["0"], "say": "Putting you through.", "action": "transfer", "to": TRANSFER_TARGET},
-        ]},
+        "brain": {"kind": "scripted", "fallback": "Sorry?", "rules": [on_zero]},
         "stt": {"provider": "none"},
     });
     let tenant = common::agent_on_number(&store, &spec, "2000").await;
@@ -89,6 +88,30 @@ async fn transferring_agent(
         ],
     );
     (switch, store, tenant, recordings)
+}
+
+/// An agent that transfers callers who press 0.
+async fn transferring_agent(
+    dir: &std::path::Path,
+) -> (SwitchProcess, store::Store, String, std::path::PathBuf) {
+    let rule = serde_json::json!({"when": ["0"], "say": "Putting you through.",
+        "action": "transfer", "to": TRANSFER_TARGET});
+    agent_answering_zero(dir, rule).await
+}
+
+/// The transfer target, through a trunk `tenant` may call: answers, sends back what it hears,
+/// hangs up after 4 s.
+fn echoing_target(switch: &SwitchProcess, tenant: &str) -> loadtests::SippProcess {
+    let target = SippRun::scenario(&loadtests::scenario_file("uas_answer.xml"))
+        .calls(1)
+        .rtp_echo()
+        .call_duration(Duration::from_secs(4))
+        .timeout(Duration::from_secs(60))
+        .spawn()
+        .expect("the transfer target starts");
+    switch.add_trunk(TOKEN, "carrier", &target.local_addr().to_string(), "x");
+    switch.set_outbound_policy(TOKEN, tenant, &["+1555"], 5, 2);
+    target
 }
 
 /// The caller of `uac_transfer_refused.xml`, streaming a 1 kHz tone once its REFER is refused.
@@ -161,16 +184,7 @@ async fn ended(store: &store::Store, id: &str) -> store::CallRecord {
 async fn a_refused_refer_is_bridged_through_a_call_of_our_own() {
     let dir = tempfile::tempdir().unwrap();
     let (switch, store, tenant, recordings) = transferring_agent(dir.path()).await;
-    // The transfer target: answers, sends back what it hears, hangs up after 4 s.
-    let target = SippRun::scenario(&loadtests::scenario_file("uas_answer.xml"))
-        .calls(1)
-        .rtp_echo()
-        .call_duration(Duration::from_secs(4))
-        .timeout(Duration::from_secs(60))
-        .spawn()
-        .expect("the transfer target starts");
-    switch.add_trunk(TOKEN, "carrier", &target.local_addr().to_string(), "x");
-    switch.set_outbound_policy(TOKEN, &tenant, &["+1555"], 5, 2);
+    let target = echoing_target(&switch, &tenant);
 
     let caller = run_caller(&switch, refused_transfer_caller(dir.path())).await;
     assert!(
@@ -257,4 +271,53 @@ async fn a_refused_refer_the_tenant_may_not_place_leaves_the_caller_with_the_age
             && t.text.starts_with("Sorry, I could not put you through")),
         "{turns:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_api_transfers_a_live_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = serde_json::json!({"when": ["0"], "say": "One moment."});
+    let (switch, store, tenant, _) = agent_answering_zero(dir.path(), rule).await;
+    let target = echoing_target(&switch, &tenant);
+    let scenario = refused_transfer_caller(dir.path());
+    let sip = switch.sip;
+    let caller = tokio::task::spawn_blocking(move || {
+        SippRun::scenario(&scenario)
+            .target(sip)
+            .service("2000")
+            .timeout(Duration::from_secs(60))
+            .run()
+    });
+    // Once the caller has pressed 0 (and the agent answered it), the operator transfers it.
+    let pressed = eventually(Duration::from_secs(20), || {
+        let store = store.clone();
+        async move {
+            let Some(call) = store.list_calls(None, 1).await.unwrap().pop() else {
+                return false;
+            };
+            let turns = store.transcript(&call.id).await.unwrap();
+            turns.iter().any(|t| t.dtmf.as_deref() == Some("0"))
+        }
+    })
+    .await;
+    assert!(pressed, "the caller pressed 0\n{}", switch.log());
+    let call_id = store.list_calls(None, 1).await.unwrap().remove(0).id;
+    let (code, body) = switch.api(
+        TOKEN,
+        "POST",
+        &format!("/v1/calls/{call_id}/transfer"),
+        Some(serde_json::json!({"to": "tel:+15550100"})),
+    );
+    assert!((200..300).contains(&code), "{code} {body}");
+
+    let caller = caller.await.unwrap().unwrap();
+    assert!(caller.all_successful(1), "{caller:?}\n{}", switch.log());
+    let report = target.wait().expect("the transfer target finishes");
+    assert_eq!((report.successful, report.failed), (1, 0), "{report:?}");
+    let legs = store.list_calls(Some(&tenant), 5).await.unwrap();
+    let leg = legs
+        .iter()
+        .find(|c| c.parent_call_id.as_deref() == Some(call_id.as_str()))
+        .unwrap_or_else(|| panic!("a leg placed for {call_id}: {legs:#?}"));
+    assert!(leg.to_uri.contains("+15550100"), "{leg:?}");
 }
