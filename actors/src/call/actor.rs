@@ -19,7 +19,8 @@ use super::conversation::{BargeInPolicy, Conversation, Effect};
 use super::messages::CallMsg;
 use super::setup::{CallSetup, LegSetup};
 use super::transfer::{
-    BridgePeer, BridgeRequest, LegPlacer, Next, REFER_ANSWER_TIMEOUT, Transfer, TransferReport,
+    BridgePeer, BridgeRequest, LegPlacer, Next, REFER_ANSWER_TIMEOUT, REFER_OUTCOME_TIMEOUT,
+    Transfer, TransferReport,
 };
 use crate::agent::AgentMsg;
 use crate::describe::ActorView;
@@ -208,7 +209,14 @@ impl CallActor {
                 });
                 Vec::new()
             }
+            (Next::AwaitOutcome(generation), _) => {
+                myself.send_after(REFER_OUTCOME_TIMEOUT, move || {
+                    CallMsg::ReferUnanswered(generation)
+                });
+                Vec::new()
+            }
             (Next::Failed, _) | (Next::Place(_), None) => {
+                let _ = state.children.dialog.cast(DialogMsg::StopTransfer);
                 metrics::counter!("transfers_total", "result" => "failed").increment(1);
                 let _ = state.children.media.cast(MediaMsg::Ringback(false));
                 state.transfer = Transfer::Idle;
@@ -567,7 +575,11 @@ impl ractor::Actor for CallActor {
                 if report == TransferReport::LegFailed {
                     info!(call_id = %state.call_id, "the transfer's call was not answered");
                 }
-                let next = state.transfer.report(report, state.placer.is_some());
+                state.refer_timers += 1;
+                let next =
+                    state
+                        .transfer
+                        .report(report, state.placer.is_some(), state.refer_timers);
                 Self::transfer_next(&myself, state, next)
             }
             CallMsg::ReferUnanswered(generation) => {

@@ -13,6 +13,9 @@ use super::messages::CallMsg;
 
 /// How long the carrier may take to answer our REFER before we place the call ourselves.
 pub(crate) const REFER_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+/// How long, after accepting our REFER, the carrier may take to say how the transfer went
+/// before we take it as failed (the caller is still with us, so it did not happen).
+pub(crate) const REFER_OUTCOME_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
 
 /// Places the second call of a transfer (the switch's router implements it).
 pub trait LegPlacer: Send + Sync + 'static {
@@ -65,6 +68,8 @@ pub(crate) enum Next {
     Wait,
     /// Place the second call to this target (and play ringback).
     Place(String),
+    /// The carrier took the REFER: arm the outcome timer of this generation.
+    AwaitOutcome(u64),
     /// The transfer failed: tell the caller, and the conversation goes on.
     Failed,
 }
@@ -103,20 +108,21 @@ impl Transfer {
     }
 
     /// A report about the REFER or the second call. `can_place`: the switch can place calls.
-    pub(crate) fn report(&mut self, report: TransferReport, can_place: bool) -> Next {
+    /// An accepted REFER waits for its outcome under a new timer, `generation`.
+    pub(crate) fn report(
+        &mut self,
+        report: TransferReport,
+        can_place: bool,
+        generation: u64,
+    ) -> Next {
         match (std::mem::take(self), report) {
-            (
-                Transfer::Referring {
-                    target, generation, ..
-                },
-                TransferReport::Accepted,
-            ) => {
+            (Transfer::Referring { target, .. }, TransferReport::Accepted) => {
                 *self = Transfer::Referring {
                     target,
                     accepted: true,
                     generation,
                 };
-                Next::Wait
+                Next::AwaitOutcome(generation)
             }
             (Transfer::Referring { target, .. }, TransferReport::Refused(_)) if can_place => {
                 Next::Place(target)
@@ -130,14 +136,22 @@ impl Transfer {
         }
     }
 
-    /// The REFER's answer timer `generation` ran out: with no answer, place the call ourselves.
+    /// The REFER's timer `generation` ran out: with no answer, place the call ourselves; with
+    /// no outcome after it was accepted, the transfer failed.
     pub(crate) fn refer_unanswered(&mut self, generation: u64, can_place: bool) -> Next {
         match self {
             Transfer::Referring {
-                accepted: false,
+                accepted,
                 generation: g,
                 ..
-            } if *g == generation => self.report(TransferReport::Refused(408), can_place),
+            } if *g == generation => {
+                let report = if *accepted {
+                    TransferReport::Failed
+                } else {
+                    TransferReport::Refused(408)
+                };
+                self.report(report, can_place, generation)
+            }
             _ => Next::Wait,
         }
     }
@@ -196,14 +210,14 @@ mod tests {
     fn a_refused_refer_places_the_call_ourselves() {
         let mut t = referring();
         assert_eq!(
-            t.report(TransferReport::Refused(405), true),
+            t.report(TransferReport::Refused(405), true, 9),
             Next::Place("sip:+15550100@example.com".into())
         );
         let (keep, _abandoned) = oneshot::channel();
         t.placing(keep);
         assert!(t.holds_conversation());
         assert!(!t.start("again".into(), 2), "one transfer at a time");
-        assert_eq!(t.report(TransferReport::LegFailed, true), Next::Failed);
+        assert_eq!(t.report(TransferReport::LegFailed, true, 9), Next::Failed);
         assert!(matches!(t, Transfer::Idle));
         assert!(t.start("again".into(), 2), "the agent may try again");
     }
@@ -211,7 +225,10 @@ mod tests {
     #[test]
     fn without_a_placer_a_refusal_is_a_failure() {
         let mut t = referring();
-        assert_eq!(t.report(TransferReport::Refused(603), false), Next::Failed);
+        assert_eq!(
+            t.report(TransferReport::Refused(603), false, 9),
+            Next::Failed
+        );
         assert!(!t.holds_conversation());
     }
 
@@ -222,16 +239,27 @@ mod tests {
         assert!(matches!(t.refer_unanswered(1, true), Next::Place(_)));
 
         let mut t = referring();
-        assert_eq!(t.report(TransferReport::Accepted, true), Next::Wait);
-        assert_eq!(t.refer_unanswered(1, true), Next::Wait);
-        assert_eq!(t.report(TransferReport::Failed, true), Next::Failed);
+        assert_eq!(
+            t.report(TransferReport::Accepted, true, 2),
+            Next::AwaitOutcome(2)
+        );
+        assert_eq!(
+            t.refer_unanswered(1, true),
+            Next::Wait,
+            "the answer timer is stale"
+        );
+        assert_eq!(t.report(TransferReport::Failed, true, 3), Next::Failed);
+
+        let mut t = referring();
+        t.report(TransferReport::Accepted, true, 2);
+        assert_eq!(t.refer_unanswered(2, true), Next::Failed, "no NOTIFY came");
     }
 
     #[test]
     fn a_late_report_changes_nothing() {
         let mut t = Transfer::default();
-        assert_eq!(t.report(TransferReport::Refused(405), true), Next::Wait);
-        assert_eq!(t.report(TransferReport::LegFailed, true), Next::Wait);
+        assert_eq!(t.report(TransferReport::Refused(405), true, 9), Next::Wait);
+        assert_eq!(t.report(TransferReport::LegFailed, true, 9), Next::Wait);
         assert!(matches!(t, Transfer::Idle));
     }
 }
