@@ -1,6 +1,6 @@
-//! Billing writes that must agree with each other: admitting a call under the tenant's
-//! concurrent-call cap, charging a call's meter ticks, settling a call at its end, and closing
-//! the calls a crashed node left open.
+//! Billing writes that must agree with each other: charging a call's meter ticks, settling a
+//! call at its end, and closing the calls a crashed node left open. (Admission, which takes the
+//! first tick, is in `admission`.)
 //!
 //! Each charge is one transaction that (1) takes the amount from the wallet only if the balance
 //! covers it, (2) writes the ledger entry under the idempotency key `call:<id>:tick:<n>`, and
@@ -10,8 +10,8 @@
 
 use sqlx::AnyConnection;
 
-use crate::calls::{CallRecord, CallState, Direction, NewCall, insert_call_row};
-use crate::connect::{Backend, Store, new_id, now_ms};
+use crate::calls::{CallRecord, CallState};
+use crate::connect::{Store, new_id, now_ms};
 use crate::error::{StoreError, is_unique_violation};
 use crate::wallet::{LedgerEntry, LedgerKind, find_by_key, insert_entry, wallet_balance};
 
@@ -91,23 +91,6 @@ pub struct CallSettlement {
     pub refund_micros: i64,
 }
 
-/// The result of [`Store::admit_call`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admission {
-    /// The call record was written in state `ringing`.
-    Admitted,
-    /// The tenant already has `live` calls ringing or live (at or above its cap).
-    AtCapacity {
-        /// Calls counted.
-        live: i64,
-    },
-    /// The tenant already has `live` outbound calls ringing or live (its outbound cap).
-    OutboundAtCapacity {
-        /// Outbound calls counted.
-        live: i64,
-    },
-}
-
 /// The idempotency key of tick `tick` of call `call_id`.
 pub fn tick_key(call_id: &str, tick: u32) -> String {
     format!("call:{call_id}:tick:{tick}")
@@ -119,168 +102,43 @@ pub fn settle_key(call_id: &str) -> String {
 }
 
 impl Store {
-    /// Writes the call record if the tenant has fewer than `max_concurrent` calls ringing or
-    /// live, counting every node sharing the database. The count and the insert are one
-    /// transaction under a lock on the tenant (SQLite: the database write lock), so two INVITEs
-    /// racing for the last slot cannot both get it.
-    pub async fn admit_call(
-        &self,
-        c: &NewCall,
-        max_concurrent: i64,
-    ) -> Result<Admission, StoreError> {
-        self.admit(c, max_concurrent, None).await
-    }
-
-    /// Like [`Store::admit_call`] for a call we place: the tenant must also have fewer than
-    /// `max_outbound` outbound calls ringing or live (the toll-fraud guard's concurrency cap).
-    pub async fn admit_outbound_call(
-        &self,
-        c: &NewCall,
-        max_concurrent: i64,
-        max_outbound: i64,
-    ) -> Result<Admission, StoreError> {
-        self.admit(c, max_concurrent, Some(max_outbound)).await
-    }
-
-    async fn admit(
-        &self,
-        c: &NewCall,
-        max_concurrent: i64,
-        max_outbound: Option<i64>,
-    ) -> Result<Admission, StoreError> {
-        let tenant_id = c
-            .tenant_id
-            .as_deref()
-            .ok_or_else(|| StoreError::invalid("tenant_id", "admission needs the tenant"))?;
-        let mut tx = self.begin_write().await?;
-        if self.backend() == Backend::Postgres {
-            sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
-                .bind(tenant_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let live: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM call_records WHERE tenant_id = $1 AND state IN ($2, $3)",
-        )
-        .bind(tenant_id)
-        .bind(CallState::Ringing.as_str())
-        .bind(CallState::Live.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        if live >= max_concurrent {
-            return Ok(Admission::AtCapacity { live });
-        }
-        if let Some(cap) = max_outbound {
-            let outbound: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM call_records WHERE tenant_id = $1 AND direction = $2 \
-                 AND state IN ($3, $4)",
-            )
-            .bind(tenant_id)
-            .bind(Direction::Outbound.as_str())
-            .bind(CallState::Ringing.as_str())
-            .bind(CallState::Live.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-            if outbound >= cap {
-                return Ok(Admission::OutboundAtCapacity { live: outbound });
-            }
-        }
-        insert_call_row(&mut tx, c).await?;
-        tx.commit().await?;
-        Ok(Admission::Admitted)
-    }
-
     /// Charges one meter tick (see the module docs). `Conflict` if the call is not ringing or
     /// live (it ended: a late tick must not charge).
     pub async fn charge_call(&self, c: &CallCharge) -> Result<ChargeOutcome, StoreError> {
-        if c.amount_micros <= 0 {
-            return Err(StoreError::invalid(
-                "amount_micros",
-                "must be greater than 0",
-            ));
-        }
         let key = tick_key(&c.call_id, c.tick);
         let mut tx = self.begin_write().await?;
         if let Some(entry) = find_by_key(&mut tx, &key).await? {
             return Ok(ChargeOutcome::AlreadyCharged(entry));
         }
-        let changed: Option<(i64, i64)> = sqlx::query_as(
-            "UPDATE wallets SET balance_micros = balance_micros - $1, updated_at = $2 \
-             WHERE tenant_id = $3 AND balance_micros >= $1 \
-             RETURNING balance_micros, last_topup_micros",
-        )
-        .bind(c.amount_micros)
-        .bind(c.at_ms)
-        .bind(&c.tenant_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((balance_after, last_topup)) = changed else {
-            let balance = wallet_balance(&mut tx, &c.tenant_id)
-                .await?
-                .ok_or_else(|| StoreError::not_found("wallet", &c.tenant_id))?;
-            let last_topup = last_topup(&mut tx, &c.tenant_id).await?;
-            return Ok(ChargeOutcome::Insufficient {
-                balance_micros: balance,
+        match debit_call(&mut tx, c, TickTime::Record).await? {
+            CallDebit::Paid { entry, last_topup } => {
+                tx.commit().await?;
+                let after = entry.balance_after_micros;
+                let alerts = crossed(&c.tenant_id, after + c.amount_micros, after, last_topup);
+                Ok(ChargeOutcome::Charged { entry, alerts })
+            }
+            CallDebit::Insufficient {
+                balance_micros,
+                last_topup,
+            } => Ok(ChargeOutcome::Insufficient {
+                balance_micros,
                 alert: WalletAlert {
                     tenant_id: c.tenant_id.clone(),
                     kind: AlertKind::Empty,
-                    balance_micros: balance,
+                    balance_micros,
                     last_topup_micros: last_topup,
                 },
-            });
-        };
-        let entry = LedgerEntry {
-            id: new_id(),
-            tenant_id: c.tenant_id.clone(),
-            amount_micros: -c.amount_micros,
-            kind: LedgerKind::CallCharge,
-            idempotency_key: key.clone(),
-            call_id: Some(c.call_id.clone()),
-            description: format!("call time, {} s reserved", c.billed_secs_after),
-            balance_after_micros: balance_after,
-            created_at: c.at_ms,
-        };
-        if let Err(err) = insert_entry(&mut tx, &entry).await {
-            drop(tx);
-            if is_unique_violation(&err) {
+            }),
+            CallDebit::KeyTaken => {
+                drop(tx);
                 let original = self.ledger_entry(&key).await?;
-                return original.map(ChargeOutcome::AlreadyCharged).ok_or_else(|| {
-                    StoreError::Conflict {
+                original
+                    .map(ChargeOutcome::AlreadyCharged)
+                    .ok_or_else(|| StoreError::Conflict {
                         what: format!("tick {key} is being charged concurrently"),
-                    }
-                });
+                    })
             }
-            return Err(err.into());
         }
-        let moved = sqlx::query(
-            "UPDATE call_records SET billed_secs = $1, cost_micros = cost_micros + $2, \
-             last_tick_at = $3 WHERE id = $4 AND state IN ($5, $6)",
-        )
-        .bind(c.billed_secs_after)
-        .bind(c.amount_micros)
-        .bind(c.at_ms)
-        .bind(&c.call_id)
-        .bind(CallState::Ringing.as_str())
-        .bind(CallState::Live.as_str())
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() != 1 {
-            drop(tx);
-            return Err(StoreError::Conflict {
-                what: format!(
-                    "call {} is not ringing or live: tick not charged",
-                    c.call_id
-                ),
-            });
-        }
-        tx.commit().await?;
-        let alerts = crossed(
-            &c.tenant_id,
-            balance_after + c.amount_micros,
-            balance_after,
-            last_topup,
-        );
-        Ok(ChargeOutcome::Charged { entry, alerts })
     }
 
     /// Settles a call: refunds the unused reservation (once, under `call:<id>:settle`) and sets
@@ -289,60 +147,33 @@ impl Store {
         if s.refund_micros < 0 || s.billed_secs < 0 {
             return Err(StoreError::invalid("refund_micros", "must not be negative"));
         }
-        let key = settle_key(&s.call_id);
         let mut tx = self.begin_write().await?;
-        let mut refunded = 0;
-        if s.refund_micros > 0 && find_by_key(&mut tx, &key).await?.is_none() {
-            let now = now_ms();
-            let balance_after: i64 = sqlx::query_scalar(
-                "UPDATE wallets SET balance_micros = balance_micros + $1, updated_at = $2 \
-                 WHERE tenant_id = $3 RETURNING balance_micros",
-            )
-            .bind(s.refund_micros)
-            .bind(now)
-            .bind(&s.tenant_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::not_found("wallet", &s.tenant_id))?;
-            let entry = LedgerEntry {
-                id: new_id(),
-                tenant_id: s.tenant_id.clone(),
-                amount_micros: s.refund_micros,
-                kind: LedgerKind::Refund,
-                idempotency_key: key,
-                call_id: Some(s.call_id.clone()),
-                description: format!("unused call time refunded, {} s billed", s.billed_secs),
-                balance_after_micros: balance_after,
-                created_at: now,
-            };
-            insert_entry(&mut tx, &entry).await?;
-            refunded = s.refund_micros;
-        }
-        sqlx::query(
-            "UPDATE call_records SET billed_secs = $1, cost_micros = cost_micros - $2 WHERE id = $3",
-        )
-        .bind(s.billed_secs)
-        .bind(refunded)
-        .bind(&s.call_id)
-        .execute(&mut *tx)
-        .await?;
+        settle_on(&mut tx, s).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Crash recovery: ends every call of `node` (or written without a node) still ringing or
     /// live, at its last meter tick (else when answered, else when it started), as hung up by
-    /// the switch with cause `switch_restart`. Billed seconds and cost stay what the charges
-    /// wrote: exactly what the ledger holds for the call. Returns the calls closed.
+    /// the switch with cause `switch_restart`. A call never answered gets back what it paid (the
+    /// reservation taken at admission, see [`Store::refund_unanswered_call`]); an answered one
+    /// keeps the billed seconds and cost its charges wrote. Either way the record equals what
+    /// the ledger holds for the call. Returns the calls closed.
     pub async fn recover_open_calls(&self, node: &str) -> Result<Vec<CallRecord>, StoreError> {
-        let open: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM call_records WHERE state IN ($1, $2) AND (node = $3 OR node IS NULL)",
+        let open: Vec<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, answered_at FROM call_records \
+             WHERE state IN ($1, $2) AND (node = $3 OR node IS NULL)",
         )
         .bind(CallState::Ringing.as_str())
         .bind(CallState::Live.as_str())
         .bind(node)
         .fetch_all(&self.pool)
         .await?;
+        for (id, answered_at) in &open {
+            if answered_at.is_none() {
+                self.refund_unanswered_call(id).await?;
+            }
+        }
         sqlx::query(
             "UPDATE call_records SET state = $1, \
              ended_at = COALESCE(last_tick_at, answered_at, started_at), \
@@ -356,7 +187,7 @@ impl Store {
         .execute(&self.pool)
         .await?;
         let mut closed = Vec::with_capacity(open.len());
-        for id in open {
+        for (id, _) in open {
             if let Some(call) = self.get_call(&id).await? {
                 closed.push(call);
             }
@@ -380,6 +211,160 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         Ok(find_by_key(&mut conn, key).await?)
     }
+}
+
+/// Whether a debit moves the call record's `last_tick_at` (meter ticks do; the reservation
+/// taken at admission does not: the call has not been answered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TickTime {
+    /// Set `last_tick_at` to the charge's time.
+    Record,
+    /// Leave `last_tick_at` as it is.
+    Keep,
+}
+
+/// What [`debit_call`] did on an open write transaction.
+pub(crate) enum CallDebit {
+    /// The wallet paid: the new entry (its balance after) and the last top-up. Commit.
+    Paid {
+        /// The ledger entry written.
+        entry: LedgerEntry,
+        /// The wallet's last top-up, for the alerts.
+        last_topup: i64,
+    },
+    /// The balance does not cover the amount; nothing was written.
+    Insufficient {
+        /// The balance at the time.
+        balance_micros: i64,
+        /// The wallet's last top-up.
+        last_topup: i64,
+    },
+    /// A concurrent transaction wrote the charge's key first: this transaction is spoiled (on
+    /// PostgreSQL) and must be dropped.
+    KeyTaken,
+}
+
+/// Charges `c` on an open write transaction: the conditional debit (`WHERE balance_micros >=
+/// amount`, so concurrent debits can never overdraw), the ledger entry under
+/// `call:<id>:tick:<n>` and the call record's `billed_secs` and `cost_micros`. `Conflict` if
+/// the call is not ringing or live; the caller then drops the transaction.
+pub(crate) async fn debit_call(
+    conn: &mut AnyConnection,
+    c: &CallCharge,
+    tick_time: TickTime,
+) -> Result<CallDebit, StoreError> {
+    if c.amount_micros <= 0 {
+        return Err(StoreError::invalid(
+            "amount_micros",
+            "must be greater than 0",
+        ));
+    }
+    let changed: Option<(i64, i64)> = sqlx::query_as(
+        "UPDATE wallets SET balance_micros = balance_micros - $1, updated_at = $2 \
+         WHERE tenant_id = $3 AND balance_micros >= $1 \
+         RETURNING balance_micros, last_topup_micros",
+    )
+    .bind(c.amount_micros)
+    .bind(c.at_ms)
+    .bind(&c.tenant_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((balance_after, last_topup)) = changed else {
+        let balance_micros = wallet_balance(conn, &c.tenant_id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("wallet", &c.tenant_id))?;
+        let last_topup = last_topup(conn, &c.tenant_id).await?;
+        return Ok(CallDebit::Insufficient {
+            balance_micros,
+            last_topup,
+        });
+    };
+    let entry = LedgerEntry {
+        id: new_id(),
+        tenant_id: c.tenant_id.clone(),
+        amount_micros: -c.amount_micros,
+        kind: LedgerKind::CallCharge,
+        idempotency_key: tick_key(&c.call_id, c.tick),
+        call_id: Some(c.call_id.clone()),
+        description: format!("call time, {} s reserved", c.billed_secs_after),
+        balance_after_micros: balance_after,
+        created_at: c.at_ms,
+    };
+    match insert_entry(conn, &entry).await {
+        Ok(()) => {}
+        Err(err) if is_unique_violation(&err) => return Ok(CallDebit::KeyTaken),
+        Err(err) => return Err(err.into()),
+    }
+    let tick_at = match tick_time {
+        TickTime::Record => Some(c.at_ms),
+        TickTime::Keep => None,
+    };
+    let moved = sqlx::query(
+        "UPDATE call_records SET billed_secs = $1, cost_micros = cost_micros + $2, \
+         last_tick_at = COALESCE($3, last_tick_at) WHERE id = $4 AND state IN ($5, $6)",
+    )
+    .bind(c.billed_secs_after)
+    .bind(c.amount_micros)
+    .bind(tick_at)
+    .bind(&c.call_id)
+    .bind(CallState::Ringing.as_str())
+    .bind(CallState::Live.as_str())
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Err(StoreError::Conflict {
+            what: format!(
+                "call {} is not ringing or live: tick not charged",
+                c.call_id
+            ),
+        });
+    }
+    Ok(CallDebit::Paid { entry, last_topup })
+}
+
+/// Settles a call on an open write transaction (see [`Store::settle_call`]); returns what was
+/// refunded now (0 when nothing was due or the refund was written before).
+pub(crate) async fn settle_on(
+    conn: &mut AnyConnection,
+    s: &CallSettlement,
+) -> Result<i64, StoreError> {
+    let key = settle_key(&s.call_id);
+    let mut refunded = 0;
+    if s.refund_micros > 0 && find_by_key(conn, &key).await?.is_none() {
+        let now = now_ms();
+        let balance_after: i64 = sqlx::query_scalar(
+            "UPDATE wallets SET balance_micros = balance_micros + $1, updated_at = $2 \
+             WHERE tenant_id = $3 RETURNING balance_micros",
+        )
+        .bind(s.refund_micros)
+        .bind(now)
+        .bind(&s.tenant_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::not_found("wallet", &s.tenant_id))?;
+        let entry = LedgerEntry {
+            id: new_id(),
+            tenant_id: s.tenant_id.clone(),
+            amount_micros: s.refund_micros,
+            kind: LedgerKind::Refund,
+            idempotency_key: key,
+            call_id: Some(s.call_id.clone()),
+            description: format!("unused call time refunded, {} s billed", s.billed_secs),
+            balance_after_micros: balance_after,
+            created_at: now,
+        };
+        insert_entry(conn, &entry).await?;
+        refunded = s.refund_micros;
+    }
+    sqlx::query(
+        "UPDATE call_records SET billed_secs = $1, cost_micros = cost_micros - $2 WHERE id = $3",
+    )
+    .bind(s.billed_secs)
+    .bind(refunded)
+    .bind(&s.call_id)
+    .execute(conn)
+    .await?;
+    Ok(refunded)
 }
 
 async fn last_topup(conn: &mut AnyConnection, tenant_id: &str) -> Result<i64, sqlx::Error> {

@@ -14,6 +14,7 @@
 //!
 //! Never depends on: `sip`, `rtp`, `actors`, `admin-api`, `switch`.
 
+mod admission;
 mod agents;
 mod api_keys;
 mod billing;
@@ -35,11 +36,12 @@ mod trunks;
 mod wallet;
 mod webhooks;
 
+pub use admission::{Admission, Reservation};
 pub use agents::Agent;
 pub use api_keys::ApiKey;
 pub use billing::{
-    Admission, AlertKind, CallCharge, CallSettlement, ChargeOutcome, WalletAlert, crossed,
-    settle_key, tick_key,
+    AlertKind, CallCharge, CallSettlement, ChargeOutcome, WalletAlert, crossed, settle_key,
+    tick_key,
 };
 pub use call_search::{CallFilter, valid_number_filter};
 pub use calls::{CallEnd, CallRecord, CallState, Direction, NewCall};

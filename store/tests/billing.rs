@@ -4,48 +4,11 @@
 
 mod common;
 
-use common::{Ctx, on_both, tenant_with_agent};
+use common::{Ctx, ledger_sum, new_call, on_both, tenant_with_agent, tick};
 use store::{
-    Admission, AlertKind, CallCharge, CallSettlement, ChargeOutcome, Direction, NewCall,
-    OutboundPolicy, Store, StoreError,
+    Admission, AlertKind, CallSettlement, ChargeOutcome, Direction, NewCall, OutboundPolicy,
+    Reservation, StoreError,
 };
-
-fn new_call(id: &str, tenant: &str, agent: &str, node: &str) -> NewCall {
-    NewCall {
-        id: id.to_string(),
-        tenant_id: Some(tenant.to_string()),
-        agent_id: Some(agent.to_string()),
-        trunk_id: None,
-        direction: Direction::Inbound,
-        sip_call_id: format!("{id}@carrier"),
-        from_uri: "sip:caller@carrier".into(),
-        to_uri: "sip:1000@switch".into(),
-        started_at: 1_000,
-        node: Some(node.to_string()),
-        parent_call_id: None,
-    }
-}
-
-fn tick(tenant: &str, call: &str, n: u32, amount: i64, secs: i64) -> CallCharge {
-    CallCharge {
-        tenant_id: tenant.to_string(),
-        call_id: call.to_string(),
-        tick: n,
-        amount_micros: amount,
-        billed_secs_after: secs,
-        at_ms: 2_000 + i64::from(n) * 1_000,
-    }
-}
-
-async fn ledger_sum(store: &Store, tenant: &str) -> i64 {
-    store
-        .ledger(tenant)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.amount_micros)
-        .sum()
-}
 
 #[tokio::test]
 async fn ticks_settle_and_agree_with_the_ledger() {
@@ -54,10 +17,10 @@ async fn ticks_settle_and_agree_with_the_ledger() {
         store.credit(&t.id, 100_000, "topup-1", "").await.unwrap();
         assert_eq!(
             store
-                .admit_call(&new_call("c1", &t.id, &a.id, "n1"), 5)
+                .admit_call(&new_call("c1", &t.id, &a.id, "n1"), 5, None)
                 .await
                 .unwrap(),
-            Admission::Admitted
+            Admission::Admitted { alerts: vec![] }
         );
         for n in 0..7 {
             let out = store
@@ -98,7 +61,7 @@ async fn insufficient_balance_charges_nothing_and_alerts() {
         let (t, a) = tenant_with_agent(&store, "Acme").await;
         store.credit(&t.id, 100_000, "topup-1", "").await.unwrap();
         store
-            .admit_call(&new_call("c1", &t.id, &a.id, "n1"), 5)
+            .admit_call(&new_call("c1", &t.id, &a.id, "n1"), 5, None)
             .await
             .unwrap();
         let mut alerts = Vec::new();
@@ -144,12 +107,14 @@ async fn admission_respects_the_cap_under_concurrency() {
         for i in 0..12 {
             let store = store.clone();
             let c = new_call(&format!("c{i}"), &t.id, &a.id, "n1");
-            tasks.push(tokio::spawn(async move { store.admit_call(&c, 5).await }));
+            tasks.push(tokio::spawn(
+                async move { store.admit_call(&c, 5, None).await },
+            ));
         }
         let mut admitted = 0;
         for task in tasks {
             match task.await.unwrap().unwrap() {
-                Admission::Admitted => admitted += 1,
+                Admission::Admitted { .. } => admitted += 1,
                 Admission::AtCapacity { live } => assert!(live >= 5),
                 other => panic!("inbound admission answered {other:?}"),
             }
@@ -170,23 +135,23 @@ async fn outbound_admission_also_respects_the_outbound_cap() {
         };
         for id in ["o1", "o2"] {
             let admitted = store
-                .admit_outbound_call(&outbound(id), 10, 2)
+                .admit_outbound_call(&outbound(id), 10, 2, None)
                 .await
                 .unwrap();
-            assert_eq!(admitted, Admission::Admitted);
+            assert!(matches!(admitted, Admission::Admitted { .. }));
         }
         let third = store
-            .admit_outbound_call(&outbound("o3"), 10, 2)
+            .admit_outbound_call(&outbound("o3"), 10, 2, None)
             .await
             .unwrap();
         assert_eq!(third, Admission::OutboundAtCapacity { live: 2 });
         // Inbound calls count against the tenant's cap only.
         let inbound = store
-            .admit_call(&new_call("i1", &t.id, &a.id, "n1"), 10)
+            .admit_call(&new_call("i1", &t.id, &a.id, "n1"), 10, None)
             .await;
-        assert_eq!(inbound.unwrap(), Admission::Admitted);
+        assert!(matches!(inbound.unwrap(), Admission::Admitted { .. }));
         let full = store
-            .admit_outbound_call(&outbound("o4"), 3, 5)
+            .admit_outbound_call(&outbound("o4"), 3, 5, None)
             .await
             .unwrap();
         assert_eq!(full, Admission::AtCapacity { live: 3 });
@@ -236,7 +201,7 @@ async fn concurrent_calls_on_one_wallet_never_overdraw() {
             tasks.push(tokio::spawn(async move {
                 let id = format!("c{i}");
                 store
-                    .admit_call(&new_call(&id, &tenant, &agent, "n1"), 100)
+                    .admit_call(&new_call(&id, &tenant, &agent, "n1"), 100, None)
                     .await
                     .unwrap();
                 let mut paid = 0;
@@ -279,25 +244,29 @@ async fn recovery_closes_only_this_nodes_open_calls_at_their_last_tick() {
     on_both(|Ctx { store, .. }| async move {
         let (t, a) = tenant_with_agent(&store, "Acme").await;
         store.credit(&t.id, 100_000, "topup-1", "").await.unwrap();
-        store
-            .admit_call(&new_call("mine", &t.id, &a.id, "n1"), 9)
-            .await
-            .unwrap();
-        store
-            .admit_call(&new_call("ringing", &t.id, &a.id, "n1"), 9)
-            .await
-            .unwrap();
-        store
-            .admit_call(&new_call("theirs", &t.id, &a.id, "n2"), 9)
-            .await
-            .unwrap();
+        // Each admission pays the first second (tick 0).
+        let first_second = Some(Reservation {
+            amount_micros: 10_000,
+            billed_secs: 1,
+        });
+        for (id, node) in [("mine", "n1"), ("ringing", "n1"), ("theirs", "n2")] {
+            let admitted = store
+                .admit_call(&new_call(id, &t.id, &a.id, node), 9, first_second)
+                .await
+                .unwrap();
+            assert!(
+                matches!(admitted, Admission::Admitted { .. }),
+                "{admitted:?}"
+            );
+        }
         store.mark_answered("mine", 1_500).await.unwrap();
-        for n in 0..3 {
+        for n in 1..3 {
             store
                 .charge_call(&tick(&t.id, "mine", n, 10_000, i64::from(n) + 1))
                 .await
                 .unwrap();
         }
+        assert_eq!(store.balance(&t.id).await.unwrap(), 50_000);
         let closed = store.recover_open_calls("n1").await.unwrap();
         let mut ids: Vec<_> = closed.iter().map(|c| c.id.as_str()).collect();
         ids.sort();
@@ -306,14 +275,17 @@ async fn recovery_closes_only_this_nodes_open_calls_at_their_last_tick() {
         assert_eq!(mine.ended_at, Some(4_000), "the last tick");
         assert_eq!((mine.billed_secs, mine.cost_micros), (3, 30_000));
         assert_eq!(mine.hangup_cause.as_deref(), Some("switch_restart"));
-        assert_eq!(
-            store.get_call("theirs").await.unwrap().unwrap().ended_at,
-            None
-        );
+        // The call that never got answered has its reservation back.
+        let ringing = store.get_call("ringing").await.unwrap().unwrap();
+        assert_eq!((ringing.billed_secs, ringing.cost_micros), (0, 0));
+        assert_eq!(store.call_ledger_total("ringing").await.unwrap(), 0);
+        assert_eq!(ringing.ended_at, Some(1_000), "when it started");
+        let theirs = store.get_call("theirs").await.unwrap().unwrap();
+        assert_eq!((theirs.ended_at, theirs.cost_micros), (None, 10_000));
         // Recovery twice changes nothing more.
         assert!(store.recover_open_calls("n1").await.unwrap().is_empty());
-        assert_eq!(store.balance(&t.id).await.unwrap(), 70_000);
-        assert_eq!(ledger_sum(&store, &t.id).await, 70_000);
+        assert_eq!(store.balance(&t.id).await.unwrap(), 60_000);
+        assert_eq!(ledger_sum(&store, &t.id).await, 60_000);
         // A tick of a recovered call cannot charge.
         assert!(matches!(
             store.charge_call(&tick(&t.id, "mine", 3, 10_000, 4)).await,

@@ -236,10 +236,10 @@ async fn call_legs_name_their_parent_and_list_by_it() {
         // The B-leg a transfer places goes through outbound admission; another leg is a
         // refusal record; a third belongs to another tenant but names the same parent.
         let admitted = store
-            .admit_outbound_call(&leg("b1", &t.id, &agent.id, 2_000), 10, 10)
+            .admit_outbound_call(&leg("b1", &t.id, &agent.id, 2_000), 10, 10, None)
             .await
             .expect("admit B-leg");
-        assert_eq!(admitted, Admission::Admitted);
+        assert_eq!(admitted, Admission::Admitted { alerts: vec![] });
         store
             .insert_call(&leg("b2", &t.id, &agent.id, 3_000))
             .await

@@ -34,7 +34,8 @@ use crate::voices::{LocalEngines, Voices, cached};
 const MAX_RATE_LIMITED_SOURCES: usize = 10_000;
 
 /// Crash recovery: closes the calls this node left open when it last stopped (see
-/// [`Store::recover_open_calls`]); their charges already equal the ledger.
+/// [`Store::recover_open_calls`]): answered calls keep what they were charged, calls never
+/// answered get their admission's reservation back; records and wallets equal the ledger.
 async fn recover_open_calls(store: &Store, node_id: &str) -> anyhow::Result<()> {
     let closed = store
         .recover_open_calls(node_id)

@@ -1,10 +1,13 @@
-//! Billing glue: the wallet the call meters charge (over the store); wallet alerts (75 % / 90 %
-//! of the last top-up used, empty) go out as tenant webhook events.
+//! Billing glue: the wallet the call meters charge (over the store), the first increment
+//! admission reserves; wallet alerts (75 % / 90 % of the last top-up used, empty) go out as
+//! tenant webhook events.
 
-use actors::meter::{ChargeError, ChargeResult, Charger, Settlement, TickCharge};
+use actors::meter::{ChargeError, ChargeResult, Charger, MeterPlan, Settlement, TickCharge};
 use async_trait::async_trait;
 use metrics::counter;
-use store::{AlertKind, CallCharge, CallSettlement, ChargeOutcome, Store, WalletAlert};
+use store::{
+    AlertKind, CallCharge, CallSettlement, ChargeOutcome, Reservation, Store, WalletAlert,
+};
 use tracing::{info, warn};
 
 use crate::events::TenantEvents;
@@ -24,15 +27,29 @@ impl StoreCharger {
     }
 
     fn publish(&self, alert: WalletAlert) {
-        let kind = match alert.kind {
-            AlertKind::Used75 => "used_75",
-            AlertKind::Used90 => "used_90",
-            AlertKind::Empty => "empty",
-        };
-        counter!("wallet_alerts_total", "kind" => kind).increment(1);
-        info!(tenant = %alert.tenant_id, kind = ?alert.kind, balance_micros = alert.balance_micros, "wallet alert");
-        self.events.wallet_alert(&alert);
+        publish_alert(&self.events, alert);
     }
+}
+
+/// Counts, logs and sends a wallet alert to the tenant's webhooks.
+pub fn publish_alert(events: &TenantEvents, alert: WalletAlert) {
+    let kind = match alert.kind {
+        AlertKind::Used75 => "used_75",
+        AlertKind::Used90 => "used_90",
+        AlertKind::Empty => "empty",
+    };
+    counter!("wallet_alerts_total", "kind" => kind).increment(1);
+    info!(tenant = %alert.tenant_id, kind = ?alert.kind, balance_micros = alert.balance_micros, "wallet alert");
+    events.wallet_alert(&alert);
+}
+
+/// What admission takes from the wallet of a tenant on `plan`: the meter's first charge (one
+/// increment, or the minimum if larger); nothing for a free plan.
+pub fn first_increment(plan: &MeterPlan) -> Option<Reservation> {
+    (!plan.is_free()).then(|| Reservation {
+        amount_micros: plan.admission_micros(),
+        billed_secs: i64::try_from(plan.first_reservation_secs()).unwrap_or(i64::MAX),
+    })
 }
 
 #[async_trait]

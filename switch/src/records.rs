@@ -164,6 +164,13 @@ impl CallEvents for StoreCallEvents {
                     error!(call_id = %outcome.call_id, %err, "cost line not written");
                 }
             }
+            if outcome.answered_at.is_none() {
+                // The meter's settlement refunds the reservation; this covers a settlement
+                // that did not get written (a no-op when it did).
+                if let Err(err) = store.refund_unanswered_call(&outcome.call_id).await {
+                    error!(call_id = %outcome.call_id, %err, "reservation of an unanswered call not refunded");
+                }
+            }
             let media = outcome
                 .media
                 .as_ref()

@@ -1,6 +1,8 @@
 //! The router: admits each new INVITE (number → tenant and agent, tenant state and credit, SDP
-//! offer/answer, an RTP port), writes the call record, and hands the call to the supervisor.
-//! Every refusal gets its SIP answer and a call record with the cause.
+//! offer/answer, an RTP port), writes the call record and pays the call's first billing
+//! increment in one transaction, and hands the call to the supervisor. Every refusal gets its
+//! SIP answer and a call record with the cause; a call refused after its admission gets its
+//! reservation back.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use store::{Admission, CallEnd, CallState, Direction, NewCall, Store, Tenant};
 use tokio::net::UdpSocket;
 use tracing::{info, warn};
 
+use crate::billing::{first_increment, publish_alert};
 use crate::events::TenantEvents;
 use crate::inbound::{GateRefusal, InboundGate};
 use crate::records::unix_ms;
@@ -255,9 +258,11 @@ impl Router {
             return Err(refuse(403, "tenant_paused"));
         }
         let plan = plan_of(&route.tenant);
-        if !plan.is_free() {
+        let reserve = first_increment(&plan);
+        // A quick refusal before the media work; the reservation at admission is what counts.
+        if let Some(first) = reserve {
             match self.store.balance(&route.tenant.id).await {
-                Ok(balance) if balance >= plan.admission_micros() => {}
+                Ok(balance) if balance >= first.amount_micros => {}
                 Ok(_) => return Err(refuse(402, "credit_exhausted")),
                 Err(err) => {
                     warn!(%call_id, %err, "balance lookup failed");
@@ -343,11 +348,19 @@ impl Router {
         )
         .map_err(|_| refuse(400, "no_contact"))?;
         let cap = i64::from(route.tenant.max_concurrent_calls);
-        match self.store.admit_call(record, cap).await {
-            Ok(Admission::Admitted) => {}
+        match self.store.admit_call(record, cap, reserve).await {
+            Ok(Admission::Admitted { alerts }) => {
+                for alert in alerts {
+                    publish_alert(&self.tenant_events, alert);
+                }
+            }
             Ok(Admission::AtCapacity { live } | Admission::OutboundAtCapacity { live }) => {
                 info!(%call_id, tenant = %route.tenant.id, live, cap, "tenant at its concurrent-call cap");
                 return Err(refuse(486, "concurrent_call_limit"));
+            }
+            Ok(Admission::Insufficient { balance_micros }) => {
+                info!(%call_id, tenant = %route.tenant.id, balance_micros, "the wallet cannot pay the first increment");
+                return Err(refuse(402, "credit_exhausted"));
             }
             Err(err) => {
                 warn!(%call_id, %err, "call record not written: refusing the call");
@@ -388,6 +401,7 @@ impl Router {
                 tenant_id: route.tenant.id.clone(),
                 plan,
                 charger: self.charger.clone(),
+                first_increment_paid: reserve.is_some(),
             },
             speech,
             placer: self.leg_placer(),
@@ -490,6 +504,8 @@ impl Router {
         None
     }
 
+    /// Writes the record of a refused call (or closes it, when admission wrote it) and gives
+    /// back the first increment its admission paid.
     async fn write_refusal(&self, record: &NewCall, cause: &str) {
         let inserted = self.store.insert_call(record).await;
         if let Err(err) = &inserted
@@ -497,6 +513,10 @@ impl Router {
         {
             warn!(call_id = %record.id, %err, "refused-call record not written");
             return;
+        }
+        if let Err(err) = self.store.refund_unanswered_call(&record.id).await {
+            // The record stays what the ledger says; the tenant is owed one increment.
+            warn!(call_id = %record.id, %err, "reservation of a refused call not refunded");
         }
         let end = CallEnd {
             state: CallState::Refused,

@@ -1,7 +1,8 @@
 //! Outbound calls through a trunk (`POST /v1/tenants/{tenant}/calls`): the toll-fraud guard
 //! refuses what the tenant may not call; a carrier (SIPp) that challenges the INVITE with 401
 //! gets our digest credentials, answers, and the agent talks until the carrier hangs up; a
-//! carrier that refuses the credentials leaves a refused record with the cause.
+//! carrier that refuses the credentials leaves a refused record with the cause. A call that is
+//! never answered gets back the first increment its admission paid.
 
 mod common;
 
@@ -28,6 +29,20 @@ fn place(switch: &SwitchProcess, tenant: &str, body: Value) -> (u16, Value) {
         &format!("/v1/tenants/{tenant}/calls"),
         Some(body),
     )
+}
+
+/// The tenant's wallet balance.
+fn balance(switch: &SwitchProcess, tenant: &str) -> i64 {
+    let (code, wallet) = call_api(switch, "GET", &format!("/v1/tenants/{tenant}/wallet"), None);
+    assert_eq!(code, 200, "{wallet}");
+    wallet["balance_micros"].as_i64().expect("balance_micros")
+}
+
+/// The record of a call that was never answered: nothing billed, and its reservation back.
+fn assert_unbilled(record: &Value) {
+    assert!(record["answered_at"].is_null(), "{record}");
+    assert_eq!(record["billed_secs"], 0, "{record}");
+    assert_eq!(record["cost_micros"], 0, "{record}");
 }
 
 async fn ended_record(switch: &SwitchProcess, call_id: &str) -> Value {
@@ -190,6 +205,7 @@ async fn credentials_the_carrier_refuses_leave_a_refused_record() {
         "wrong-password",
     );
     switch.set_outbound_policy(TOKEN, &tenant, &["1"], 5, 2);
+    let before = balance(&switch, &tenant);
     let (code, placed) = place(
         &switch,
         &tenant,
@@ -200,7 +216,8 @@ async fn credentials_the_carrier_refuses_leave_a_refused_record() {
     let record = ended_record(&switch, &call_id).await;
     assert_eq!(record["state"], "refused", "{record}");
     assert_eq!(record["hangup_cause"], "sip_403", "{record}");
-    assert!(record["answered_at"].is_null(), "{record}");
+    assert_unbilled(&record);
+    assert_eq!(balance(&switch, &tenant), before);
     let _ = carrier.wait();
 }
 
@@ -211,12 +228,15 @@ async fn a_call_nobody_answers_is_cancelled_at_the_ring_timeout() {
     let callee = sipp_carrier("uas_ring_no_answer.xml", &[]);
     switch.add_trunk(TOKEN, "carrier", &callee.local_addr().to_string(), "x");
     switch.set_outbound_policy(TOKEN, &tenant, &["+1"], 5, 2);
+    let before = balance(&switch, &tenant);
     let (code, placed) = place(
         &switch,
         &tenant,
         json!({"to": "+15551234567", "agent_id": agent, "ring_timeout_secs": 2}),
     );
     assert_eq!(code, 202, "{placed}");
+    // Admitted: the first increment is paid while it rings.
+    assert!(balance(&switch, &tenant) < before);
     let call_id = placed["call_id"].as_str().unwrap().to_string();
     let report = callee.wait().expect("the callee finishes");
     assert_eq!(
@@ -227,4 +247,6 @@ async fn a_call_nobody_answers_is_cancelled_at_the_ring_timeout() {
     let record = ended_record(&switch, &call_id).await;
     assert_eq!(record["state"], "refused", "{record}");
     assert_eq!(record["hangup_cause"], "no_answer", "{record}");
+    assert_unbilled(&record);
+    assert_eq!(balance(&switch, &tenant), before);
 }

@@ -382,6 +382,7 @@ impl ractor::Actor for CallActor {
                 tenant_id: billing.tenant_id,
                 plan: billing.plan,
                 charger: billing.charger,
+                first_increment_paid: billing.first_increment_paid,
                 stats,
             },
             &myself,

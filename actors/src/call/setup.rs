@@ -110,6 +110,8 @@ pub struct BillingSetup {
     pub plan: MeterPlan,
     /// The wallet.
     pub charger: Arc<dyn Charger>,
+    /// Admission paid the first increment (tick 0): the meter starts with it.
+    pub first_increment_paid: bool,
 }
 
 /// Arguments of a call actor.

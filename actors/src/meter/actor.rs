@@ -46,6 +46,8 @@ pub struct MeterArgs {
     pub plan: MeterPlan,
     /// The wallet.
     pub charger: Arc<dyn Charger>,
+    /// Admission paid the first increment (tick 0): the meter does not buy it again.
+    pub first_increment_paid: bool,
     /// Where listings read what was charged.
     pub stats: Arc<LiveStats>,
 }
@@ -79,13 +81,8 @@ impl MeterState {
             match event {
                 MeterEvent::Charge(charge) => {
                     let paid = self.charge(&charge).await;
-                    let now = Instant::now();
-                    self.meter.handle_charge_result(now, paid);
-                    let left_ms = self.meter.seconds_left(now) as i64 * 1000;
-                    let now_ms = crate::outcome::unix_ms(std::time::SystemTime::now());
-                    self.args
-                        .stats
-                        .set_charged(self.meter.stats().charged_micros, now_ms + left_ms);
+                    self.meter.handle_charge_result(Instant::now(), paid);
+                    self.publish_stats();
                 }
                 MeterEvent::HangUp => {
                     info!(call_id = %self.args.ctx.call_id, "credit exhausted: ending the call");
@@ -107,6 +104,15 @@ impl MeterState {
                 self.timer = Some(myself.send_after(wait, || MeterMsg::Tick));
             }
         }
+    }
+
+    /// Tells listings what was charged so far and until when the call is paid.
+    fn publish_stats(&self) {
+        let left_ms = self.meter.seconds_left(Instant::now()) as i64 * 1000;
+        let now_ms = crate::outcome::unix_ms(std::time::SystemTime::now());
+        self.args
+            .stats
+            .set_charged(self.meter.stats().charged_micros, now_ms + left_ms);
     }
 
     async fn charge(&self, charge: &super::core::TickCharge) -> bool {
@@ -143,8 +149,14 @@ impl Actor for MeterActor {
         _myself: ActorRef<MeterMsg>,
         args: MeterArgs,
     ) -> Result<MeterState, ActorProcessingErr> {
+        let meter = Meter::new(args.plan, LEAD);
+        let meter = if args.first_increment_paid {
+            meter.with_first_increment_paid()
+        } else {
+            meter
+        };
         Ok(MeterState {
-            meter: Meter::new(args.plan, LEAD),
+            meter,
             args,
             timer: None,
             armed_for: None,
@@ -185,7 +197,10 @@ impl Actor for MeterActor {
                 let _ = reply.send(view);
                 return Ok(());
             }
-            MeterMsg::Start => state.meter.start(Instant::now()),
+            MeterMsg::Start => {
+                state.meter.start(Instant::now());
+                state.publish_stats();
+            }
             MeterMsg::Tick => {
                 state.armed_for = None;
                 state.meter.handle_timeout(Instant::now());

@@ -12,7 +12,7 @@
 use std::future::Future;
 
 use sqlx::{AssertSqlSafe, Connection, Executor, postgres::PgConnection};
-use store::{Agent, Backend, NewTenant, Store, Tenant};
+use store::{Agent, Backend, CallCharge, Direction, NewCall, NewTenant, Store, Tenant};
 
 /// Pool size used by the tests.
 pub(crate) const POOL: u32 = 8;
@@ -148,4 +148,44 @@ pub(crate) async fn tenant_with_agent(store: &Store, name: &str) -> (Tenant, Age
         .await
         .expect("create agent");
     (tenant, agent)
+}
+
+/// An inbound call of `tenant` answered by `agent`, handled by `node`.
+pub(crate) fn new_call(id: &str, tenant: &str, agent: &str, node: &str) -> NewCall {
+    NewCall {
+        id: id.to_string(),
+        tenant_id: Some(tenant.to_string()),
+        agent_id: Some(agent.to_string()),
+        trunk_id: None,
+        direction: Direction::Inbound,
+        sip_call_id: format!("{id}@carrier"),
+        from_uri: "sip:caller@carrier".into(),
+        to_uri: "sip:1000@switch".into(),
+        started_at: 1_000,
+        node: Some(node.to_string()),
+        parent_call_id: None,
+    }
+}
+
+/// Meter tick `n` of `call`: `amount` for `secs` reserved in total.
+pub(crate) fn tick(tenant: &str, call: &str, n: u32, amount: i64, secs: i64) -> CallCharge {
+    CallCharge {
+        tenant_id: tenant.to_string(),
+        call_id: call.to_string(),
+        tick: n,
+        amount_micros: amount,
+        billed_secs_after: secs,
+        at_ms: 2_000 + i64::from(n) * 1_000,
+    }
+}
+
+/// The sum of the tenant's ledger entries.
+pub(crate) async fn ledger_sum(store: &Store, tenant: &str) -> i64 {
+    store
+        .ledger(tenant)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.amount_micros)
+        .sum()
 }

@@ -4,7 +4,9 @@
 //!
 //! The guard, in order: the tenant is active and has an outbound policy, the destination starts
 //! with one of its allowed prefixes, it is under its calls-per-second cap (counted on this node)
-//! and, in the same transaction that writes the record, under its outbound concurrency cap.
+//! and, in the same transaction that writes the record, under its outbound concurrency cap. That
+//! transaction also pays the call's first billing increment; an attempt that fails gets it
+//! back with its refusal record.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use tracing::{info, warn};
 
 use super::transfer::BridgeLeg;
 use super::{Router, plan_of};
+use crate::billing::{first_increment, publish_alert};
 
 mod placing;
 use crate::records::unix_ms;
@@ -47,6 +50,8 @@ struct Attempt {
     record: NewCall,
     agent: actors::spec::AgentSpec,
     plan: actors::meter::MeterPlan,
+    /// Admission paid the first increment.
+    first_increment_paid: bool,
     speech: actors::call::SpeechSetup,
     tts: Arc<dyn actors::providers::tts::TtsProvider>,
     socket: tokio::net::UdpSocket,
@@ -129,9 +134,11 @@ impl Router {
         let trunk = self.pick_trunk(req.trunk_id.as_deref()).await?;
         let peer = trunk_peer(&trunk).await?;
         let plan = plan_of(&tenant);
-        if !plan.is_free() {
+        let reserve = first_increment(&plan);
+        // A quick refusal before the media work; the reservation at admission is what counts.
+        if let Some(first) = reserve {
             let balance = self.store.balance(&tenant.id).await.map_err(unavailable)?;
-            if balance < plan.admission_micros() {
+            if balance < first.amount_micros {
                 return Err(OriginateError::CreditExhausted);
             }
         }
@@ -182,11 +189,16 @@ impl Router {
         let cap = i64::from(tenant.max_concurrent_calls);
         match self
             .store
-            .admit_outbound_call(&record, cap, i64::from(policy.max_concurrent))
+            .admit_outbound_call(&record, cap, i64::from(policy.max_concurrent), reserve)
             .await
             .map_err(unavailable)?
         {
-            Admission::Admitted => {}
+            Admission::Admitted { alerts } => {
+                for alert in alerts {
+                    publish_alert(&self.tenant_events, alert);
+                }
+            }
+            Admission::Insufficient { .. } => return Err(OriginateError::CreditExhausted),
             Admission::AtCapacity { live } => {
                 return Err(limited(
                     "concurrent_call_limit",
@@ -220,6 +232,7 @@ impl Router {
             record,
             agent,
             plan,
+            first_increment_paid: reserve.is_some(),
             speech,
             tts,
             socket,

@@ -2,7 +2,9 @@
 //!
 //! From answer, the meter reserves the first increment (or the minimum), then reserves the next
 //! increment a little *before* the reserved time runs out (`lead`), so the caller never talks on
-//! unpaid time. When a charge is declined the call may run to the end of what is paid, and not a
+//! unpaid time. When admission already paid the first increment (tick 0, see
+//! [`Meter::with_first_increment_paid`]), the meter starts with it reserved and buys tick 1
+//! next; a call never answered then settles with all of it refunded. When a charge is declined the call may run to the end of what is paid, and not a
 //! millisecond further: the meter asks for the hang-up at that instant. At the end, the billed
 //! seconds (rounded up to the increment, never more than reserved) fix the cost, and whatever was
 //! reserved beyond it is refunded.
@@ -96,15 +98,40 @@ impl Meter {
         }
     }
 
+    /// The meter of a call whose first charge (tick 0: the first increment or the minimum,
+    /// [`MeterPlan::admission_micros`]) was paid when the call was admitted. Until answer it
+    /// holds that reservation (settled before answer, it is all refunded); from answer it buys
+    /// the next increment `lead` before the paid time runs out, starting at tick 1. A free plan
+    /// paid nothing and is unchanged. Call it before [`Meter::start`].
+    pub fn with_first_increment_paid(mut self) -> Self {
+        if !self.plan.is_free() && self.next_tick == 0 && self.answered_at.is_none() {
+            self.reserved_secs = self.plan.first_reservation_secs();
+            self.charged_micros = self.plan.admission_micros();
+            self.next_tick = 1;
+        }
+        self
+    }
+
     /// The call was answered at `now`: billing starts.
     pub fn start(&mut self, now: Instant) {
         if self.answered_at.is_some() || self.settlement.is_some() {
             return;
         }
         self.answered_at = Some(now);
-        if !self.plan.is_free() {
-            self.ask(self.plan.first_reservation_secs());
+        if self.plan.is_free() {
+            return;
         }
+        if self.reserved_secs == 0 {
+            self.ask(self.plan.first_reservation_secs());
+        } else {
+            self.schedule_next_charge(now);
+        }
+    }
+
+    /// Arms the next charge `lead` before the paid time runs out (at once if that is past).
+    fn schedule_next_charge(&mut self, now: Instant) {
+        let paid_until = self.paid_until().expect("charges start after answer");
+        self.next_charge_at = Some(paid_until.checked_sub(self.lead).unwrap_or(now).max(now));
     }
 
     fn ask(&mut self, secs_after: u64) {
@@ -136,8 +163,7 @@ impl Meter {
             self.next_tick += 1;
             self.reserved_secs = charge.billed_secs_after;
             self.charged_micros += charge.amount_micros;
-            let paid_until = self.paid_until().expect("charges start after answer");
-            self.next_charge_at = Some(paid_until.checked_sub(self.lead).unwrap_or(now).max(now));
+            self.schedule_next_charge(now);
             return;
         }
         self.exhausted = true;

@@ -266,6 +266,7 @@ impl Router {
             record,
             agent,
             plan,
+            first_increment_paid,
             speech,
             tts,
             socket,
@@ -300,6 +301,7 @@ impl Router {
                 tenant_id,
                 plan,
                 charger: self.charger.clone(),
+                first_increment_paid,
             },
             speech,
             // The second call of a transfer joins the transferred call; it does not transfer.
