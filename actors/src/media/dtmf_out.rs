@@ -83,6 +83,11 @@ impl DtmfOut {
         Some(len)
     }
 
+    /// True while in-band digit tones are queued or playing.
+    pub(crate) fn playing_tones(&self) -> bool {
+        self.tones.is_busy()
+    }
+
     /// Puts in-band digit tones into `frame` (the audio the peer hears), if any are queued.
     pub(crate) fn tones_into(&mut self, frame: &mut PcmFrame) -> bool {
         self.tones.fill(frame)
@@ -126,6 +131,7 @@ mod tests {
         let mut out = DtmfOut::new(None);
         out.push(Instant::now(), '1', "call");
         assert!(!out.sending_events());
+        assert!(out.playing_tones());
         let mut frame = [0i16; rtp::FRAME_SAMPLES];
         assert!(out.tones_into(&mut frame));
         assert!(frame.iter().any(|&s| s.unsigned_abs() > 1_000));

@@ -160,8 +160,9 @@ impl Loop {
             ringback.fill(&mut tone);
             agent = Some(tone);
         }
-        let mut keyed = agent.unwrap_or(SILENT);
-        if self.dtmf_out.tones_into(&mut keyed) {
+        if self.dtmf_out.playing_tones() {
+            let mut keyed = agent.unwrap_or(SILENT);
+            self.dtmf_out.tones_into(&mut keyed);
             agent = Some(keyed);
         }
         if let Some(recorder) = &self.io.recorder {
