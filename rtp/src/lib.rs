@@ -1,6 +1,6 @@
 //! Media for the switch: RTP packets (read and built with `rtp-rs`), G.711 µ-law/A-law, the paced
-//! 20 ms playout schedule, the adaptive jitter buffer with loss concealment, DTMF (RFC 4733 and
-//! SIP INFO), RTCP reports, the RTP port pool and per-call media counters. Cores are sans-IO.
+//! 20 ms playout schedule, the adaptive jitter buffer with loss concealment, DTMF (RFC 4733,
+//! SIP INFO and in-band tones), RTCP reports, the RTP port pool and per-call media counters. Cores are sans-IO.
 //!
 //! Never depends on: `sip`, `actors`, `switch`, tokio.
 //!
@@ -16,7 +16,7 @@
 //! | [`MediaStats`] (`stats`) | per-call counters, loss, jitter, [`MediaSummary`] |
 //! | [`quality`] | ITU-T G.107 E-model MOS estimate |
 //! | [`JitterBuffer`] (`jitter`) | inbound: reorder, drop duplicates and late packets, adapt the depth, conceal loss ([`Plc`]); continuous 20 ms PCM [`Frame`]s out |
-//! | [`DtmfReceiver`], [`DtmfSender`], [`parse_dtmf_relay`] (`dtmf`) | RFC 4733 telephone-events in and out, SIP INFO DTMF, one [`DtmfEvent`] stream |
+//! | [`DtmfReceiver`], [`DtmfSender`], [`parse_dtmf_relay`], [`InbandDtmfDetector`] (`dtmf`) | RFC 4733 telephone-events in and out, SIP INFO DTMF, DTMF tones in the audio, one [`DtmfEvent`] stream |
 //! | [`RtcpSession`] (`rtcp`) | SR/RR every ~5 s with `rtc-rtcp`, the peer's reports, round-trip time |
 //!
 //! # Sans-IO and the hot path
@@ -24,8 +24,8 @@
 //! Nothing here opens a socket, spawns a task or reads the clock: the driver (in `switch`)
 //! passes datagrams and `Instant`s in and sends what comes out. The per-packet and per-frame
 //! calls ([`G711::encode`]/[`G711::decode`], [`RtpSender::write_packet`], [`parse_rtp`],
-//! [`Pacer::on_frame_sent`], [`MediaStats::on_packet_in`], [`JitterBuffer::push`] and
-//! [`JitterBuffer::pop_frame`]) write into buffers the caller owns or allocated up front,
+//! [`Pacer::on_frame_sent`], [`MediaStats::on_packet_in`], [`JitterBuffer::push`],
+//! [`JitterBuffer::pop_frame`] and [`InbandDtmfDetector::push_frame`]) write into buffers the caller owns or allocated up front,
 //! allocate nothing and take no locks. The only lock is the port pool's, taken at call setup
 //! and teardown.
 //!
@@ -95,10 +95,11 @@ mod port_pool;
 pub mod quality;
 mod rtcp;
 mod stats;
+mod tone_meter;
 
 pub use dtmf::{
-    DtmfEvent, DtmfPacket, DtmfReceiver, DtmfSender, DtmfSource, DtmfTones, digit_to_event,
-    dtmf_frequencies, event_to_digit, parse_dtmf_relay,
+    DtmfEvent, DtmfPacket, DtmfReceiver, DtmfSender, DtmfSource, DtmfTones, InbandDtmfDetector,
+    InbandStats, digit_to_event, dtmf_frequencies, event_to_digit, parse_dtmf_relay,
 };
 pub use error::RtpError;
 pub use frame::{FRAME_DURATION, FRAME_MS, FRAME_SAMPLES, FRAME_TS_STEP, SAMPLE_RATE_HZ};
@@ -109,3 +110,4 @@ pub use packet::{RTP_HEADER_LEN, RtpSender, RtpView, is_rtcp, parse_rtp};
 pub use port_pool::{PortLease, PortPool};
 pub use rtcp::{RemoteReport, ReportInput, RtcpConfig, RtcpEvent, RtcpSession, ntp_from_unix};
 pub use stats::{MediaStats, MediaSummary};
+pub use tone_meter::tone_share;

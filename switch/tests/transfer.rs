@@ -132,26 +132,6 @@ fn refused_transfer_caller(dir: &std::path::Path) -> std::path::PathBuf {
     scenario
 }
 
-/// Goertzel power of `freq` Hz in 8 kHz `samples`, relative to their total power.
-fn share_at(samples: &[i16], freq: f64) -> f64 {
-    let coeff = 2.0 * (std::f64::consts::TAU * freq / 8_000.0).cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    let mut total = 0.0;
-    for &x in samples {
-        let x = f64::from(x);
-        total += x * x;
-        let s0 = x + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-    if total == 0.0 {
-        0.0
-    } else {
-        2.0 * power / (total * samples.len() as f64)
-    }
-}
-
 async fn run_caller(switch: &SwitchProcess, scenario: std::path::PathBuf) -> loadtests::SippReport {
     let sip = switch.sip;
     tokio::task::spawn_blocking(move || {
@@ -237,7 +217,7 @@ async fn a_refused_refer_is_bridged_through_a_call_of_our_own() {
     let last_two_seconds = |s: &[i16]| s[s.len().saturating_sub(16_000)..].to_vec();
     for (who, audio) in [("target", heard_by_target), ("caller", heard_by_caller)] {
         let tail = last_two_seconds(&audio);
-        let share = share_at(&tail, 1_000.0);
+        let share = rtp::tone_share(&tail, 1_000.0);
         assert!(
             share > 0.5,
             "the {who} heard the 1 kHz tone over the bridge ({share:.3} of the power)"

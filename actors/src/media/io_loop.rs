@@ -1,9 +1,10 @@
 //! The media task: one `select!` loop over the RTP and RTCP sockets, the 20 ms pacing deadline,
 //! the media timeout and control messages. Each tick takes the caller's next frame from the
-//! jitter buffer (to speech-to-text and the recorder) and sends the agent's next frame (or
-//! ringback while a transfer rings, or silence). Once the call is bridged to another, the
-//! caller's frames go to that call instead of speech-to-text, and that call's frames are sent.
-//! No allocation and no lock per packet.
+//! jitter buffer (to speech-to-text and the recorder, and to the in-band DTMF detector when the
+//! caller has no telephone-event) and sends the agent's next frame (or ringback while a
+//! transfer rings, or silence). Once the call is bridged to another, the caller's frames go to
+//! that call instead of speech-to-text, and that call's frames are sent. Digits, RFC 4733 or
+//! in-band, go to the call as `CallMsg::Dtmf`. No allocation and no lock per packet.
 
 use std::net::SocketAddr;
 use std::pin::pin;
@@ -100,6 +101,7 @@ impl Loop {
                 .map(|rtt| rtt.as_secs_f64() * 1000.0),
             jitter_buffer: self.inbound.jitter_stats(),
             dtmf_digits: self.inbound.dtmf_digits,
+            inband_dtmf_digits: self.inbound.inband_dtmf_digits,
             unknown_payload: self.inbound.unknown_payload,
             stt_dropped_frames: self.stt_dropped,
             recording_dropped_frames: self.io.recorder.as_ref().map_or(0, Recorder::dropped),
@@ -212,7 +214,12 @@ impl Loop {
                 .cast(CallMsg::Played(mark, Instant::now().into_std()));
         }
         while let Some(event) = self.inbound.poll_dtmf(std_now) {
-            debug!(call_id = %self.io.call_id, digit = %event.digit, "DTMF (RFC 4733)");
+            debug!(call_id = %self.io.call_id, digit = %event.digit, source = ?event.source, "DTMF");
+            // Bridged, a key heard in the audio reaches the other party in the audio itself:
+            // relaying it as well would press it twice.
+            if self.bridge.is_some() && event.source == rtp::DtmfSource::InBand {
+                continue;
+            }
             let _ = self.io.call.cast(CallMsg::Dtmf(event.digit));
         }
         self.send_rtcp(std_now).await;

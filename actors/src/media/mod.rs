@@ -1,6 +1,7 @@
 //! The media actor: owns its call's RTP (and RTCP) sockets through a media task that receives RTP
 //! (counting it, latching the sender's address for NAT, reordering and concealing loss in the
-//! jitter buffer, picking out RFC 4733 digits), sends paced 20 ms G.711 frames from the playout
+//! jitter buffer, picking out RFC 4733 digits, or listening for DTMF tones in the audio when the
+//! caller did not negotiate telephone-event), sends paced 20 ms G.711 frames from the playout
 //! queue (silence when it is empty), reports over RTCP, and records the call when asked.
 //!
 //! While a transfer rings a second call it plays ringback; once the two calls are bridged, each

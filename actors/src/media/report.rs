@@ -15,8 +15,11 @@ pub struct MediaReport {
     pub rtt_ms: Option<f64>,
     /// What the jitter buffer did (late, duplicate, concealed frames, depth…).
     pub jitter_buffer: JitterStats,
-    /// DTMF digits received over RTP (RFC 4733).
+    /// DTMF digits received on the media path: RFC 4733 telephone-events, or tones in the
+    /// audio when the caller did not negotiate telephone-event.
     pub dtmf_digits: u64,
+    /// Of `dtmf_digits`, those heard as tones in the audio (in-band DTMF).
+    pub inband_dtmf_digits: u64,
     /// RTP packets of a payload type that was not negotiated.
     pub unknown_payload: u64,
     /// Caller frames the speech-to-text side could not take in time.

@@ -1,5 +1,5 @@
-//! DTMF: RFC 4733 telephone-events in and out, and SIP INFO `application/dtmf-relay`, all
-//! reduced to one stream of [`DtmfEvent`]s.
+//! DTMF: RFC 4733 telephone-events in and out, SIP INFO `application/dtmf-relay`, and the
+//! tones themselves in the audio, all reduced to one stream of [`DtmfEvent`]s.
 //!
 //! Carriers signal digits in-band as RTP packets of the negotiated `telephone-event` payload
 //! type (usually 101): one event is many packets sharing one RTP timestamp, a start packet
@@ -7,7 +7,9 @@
 //! sent three times. [`DtmfReceiver`] turns such a sequence into exactly one event, whatever
 //! is lost or repeated; [`DtmfSender`] produces it. Some trunks send SIP INFO instead;
 //! [`parse_dtmf_relay`] reads that body, and [`DtmfEvent::from_sip_info`] makes the same kind
-//! of event, so the call sees one stream either way.
+//! of event. Trunks and phones that negotiated neither send the dual tones inside the G.711
+//! audio; [`InbandDtmfDetector`] hears them in the decoded frames. The call sees one stream
+//! whichever way the digits came.
 //!
 //! | file | job |
 //! |---|---|
@@ -15,7 +17,9 @@
 //! | `send.rs` | [`DtmfSender`]: digit → timed packets ([`DtmfPacket`]) for an `RtpSender` |
 //! | `info.rs` | [`parse_dtmf_relay`] for SIP INFO bodies |
 //! | `tone.rs` | [`DtmfTones`]: digits → in-band tone audio, for peers without telephone-events |
+//! | `inband.rs` | [`InbandDtmfDetector`]: 20 ms PCM frames → events (Goertzel filters, Q.24-style checks) |
 
+mod inband;
 mod info;
 mod receive;
 mod send;
@@ -23,6 +27,7 @@ mod tone;
 
 use std::time::Instant;
 
+pub use inband::{InbandDtmfDetector, InbandStats};
 pub use info::parse_dtmf_relay;
 pub use receive::DtmfReceiver;
 pub use send::{DtmfPacket, DtmfSender};
@@ -35,6 +40,8 @@ pub enum DtmfSource {
     Rfc4733,
     /// A SIP INFO request with an `application/dtmf-relay` body.
     SipInfo,
+    /// The dual tones themselves, heard in the audio ([`InbandDtmfDetector`]).
+    InBand,
 }
 
 /// One key press, reported once.

@@ -110,17 +110,10 @@ impl DtmfTones {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tone_share;
 
-    /// Goertzel power of `freq` in `samples`.
-    fn power_at(samples: &[i16], freq: f32) -> f64 {
-        let coeff = 2.0 * (std::f64::consts::TAU * f64::from(freq) / 8_000.0).cos();
-        let (mut s1, mut s2) = (0.0, 0.0);
-        for &x in samples {
-            let s0 = f64::from(x) + coeff * s1 - s2;
-            s2 = s1;
-            s1 = s0;
-        }
-        s1 * s1 + s2 * s2 - coeff * s1 * s2
+    fn power_at(samples: &[i16], hz: f32) -> f64 {
+        tone_share(samples, f64::from(hz))
     }
 
     #[test]
