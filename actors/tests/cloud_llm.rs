@@ -151,9 +151,12 @@ async fn streams_sentences_before_the_end_then_tools_and_usage() {
     let history: Vec<Exchange> = ["Hi", "Hello, how can I help?", "I need a plumber", "Sure."]
         .iter()
         .enumerate()
-        .map(|(i, t)| Exchange {
-            caller: i % 2 == 0,
-            text: (*t).to_owned(),
+        .map(|(i, t)| {
+            if i % 2 == 0 {
+                Exchange::caller(*t)
+            } else {
+                Exchange::agent(*t)
+            }
         })
         .collect();
     let (tx, mut rx) = mpsc::channel(16);
