@@ -50,7 +50,7 @@ pub enum Brain {
         api_key_env: Option<String>,
         /// System prompt.
         system_prompt: String,
-        /// Tools the model may call: `hangup`, `transfer`, `collect_digits`.
+        /// Tools the model may call: `hangup`, `transfer`, `collect_digits`, `send_dtmf`.
         #[serde(default)]
         tools: Vec<String>,
         /// Said when the model fails or is too slow.
@@ -84,6 +84,9 @@ pub struct ScriptRule {
     /// How a `collect_digits` action collects (defaults when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digits: Option<DigitsSpec>,
+    /// The keys a `send_dtmf` action presses (`0-9`, `*`, `#`, `A-D`; 1 to 32 of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<String>,
 }
 
 /// An action after a scripted answer.
@@ -96,6 +99,8 @@ pub enum RuleAction {
     Transfer,
     /// Collect digits typed on the keypad; they come back to the rules as one input.
     CollectDigits,
+    /// Press the rule's `keys` on the far end's keypad (a phone menu).
+    SendDtmf,
 }
 
 /// How digits are collected: up to `max`, ended early by the `terminator` key or by
@@ -214,6 +219,7 @@ impl AgentSpec {
             action,
             to: None,
             digits: None,
+            keys: None,
         };
         AgentSpec {
             greeting: "Hello, you have reached the demo clinic. How can I help you today?".into(),

@@ -35,6 +35,8 @@ struct Server {
     failures: Mutex<VecDeque<u16>>,
     /// The body of a 200 answer, sent piece by piece.
     pieces: Vec<Piece>,
+    /// The bodies of the first 200 answers, if they differ (then `pieces`).
+    first_answers: Mutex<VecDeque<Vec<Piece>>>,
 }
 
 #[derive(Clone)]
@@ -57,7 +59,9 @@ async fn completions(State(s): State<Arc<Server>>, headers: HeaderMap, body: Byt
             ))
             .unwrap();
     }
-    let stream = futures_util::stream::unfold(s.pieces.clone().into_iter(), |mut it| async move {
+    let pieces = s.first_answers.lock().unwrap().pop_front();
+    let pieces = pieces.unwrap_or_else(|| s.pieces.clone());
+    let stream = futures_util::stream::unfold(pieces.into_iter(), |mut it| async move {
         loop {
             match it.next()? {
                 Piece::Wait(gate) => gate.notified().await,
@@ -151,9 +155,12 @@ async fn streams_sentences_before_the_end_then_tools_and_usage() {
     let history: Vec<Exchange> = ["Hi", "Hello, how can I help?", "I need a plumber", "Sure."]
         .iter()
         .enumerate()
-        .map(|(i, t)| Exchange {
-            caller: i % 2 == 0,
-            text: (*t).to_owned(),
+        .map(|(i, t)| {
+            if i % 2 == 0 {
+                Exchange::caller(*t)
+            } else {
+                Exchange::agent(*t)
+            }
         })
         .collect();
     let (tx, mut rx) = mpsc::channel(16);
@@ -282,6 +289,68 @@ async fn a_key_press_is_rendered_as_text_and_digits_can_be_collected() {
     assert_eq!(
         messages[0],
         json!({"role": "user", "content": "The caller pressed 1"})
+    );
+}
+
+#[tokio::test]
+async fn keys_that_are_not_keys_go_back_as_the_error_and_the_model_corrects_them() {
+    let server = Arc::new(Server {
+        first_answers: Mutex::new(VecDeque::from([vec![
+            Piece::Bytes(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Choosing sales.\"}}]}\n\n"),
+            Piece::Bytes(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"send_dtmf\",\"arguments\":\"{\\\"digits\\\": \\\"on\"}}]}}]}\n\n"),
+            Piece::Bytes(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"e\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":40,\"completion_tokens\":9}}\n\ndata: [DONE]\n\n"),
+        ]])),
+        pieces: vec![Piece::Bytes(
+            b"data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_2\",\"type\":\"function\",\"function\":{\"name\":\"send_dtmf\",\"arguments\":\"{\\\"digits\\\":\\\"1\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":60,\"completion_tokens\":5}}\n\ndata: [DONE]\n\n",
+        )],
+        ..Server::default()
+    });
+    let addr = serve(server.clone()).await;
+    let mut c = config(addr);
+    c.tools = vec!["send_dtmf".into()];
+    let brain = OpenAiChatBrain::new(c).unwrap();
+    let input = CallerInput::Speech("For sales, press 1.".into());
+    let (result, out) = answer(&brain, input).await;
+    assert_eq!(
+        result,
+        Ok(BrainUsage {
+            input_tokens: 100,
+            output_tokens: 14
+        }),
+        "both answers count"
+    );
+    assert_eq!(
+        out,
+        [
+            say("Choosing sales."),
+            BrainOutput::Tool(ToolCall::SendDtmf {
+                digits: "1".into(),
+                tool_call_id: Some("call_2".into())
+            })
+        ]
+    );
+    let requests = server.requests.lock().unwrap();
+    assert_eq!(requests.len(), 2, "asked once more, in the same turn");
+    let messages = requests[1].1["messages"].as_array().unwrap();
+    let [user, refused, error] = &messages[..] else {
+        panic!("{messages:#?}")
+    };
+    assert_eq!(user["content"], "For sales, press 1.");
+    assert_eq!(refused["content"], "Choosing sales.");
+    assert_eq!(refused["tool_calls"][0]["id"], "call_1");
+    assert_eq!(
+        refused["tool_calls"][0]["function"]["arguments"],
+        r#"{"digits": "one"}"#
+    );
+    assert_eq!(error["role"], "tool");
+    assert_eq!(error["tool_call_id"], "call_1");
+    let content: Value = serde_json::from_str(error["content"].as_str().unwrap()).unwrap();
+    assert!(
+        content["error"]
+            .as_str()
+            .unwrap()
+            .contains("'o' is not a key"),
+        "{content}"
     );
 }
 

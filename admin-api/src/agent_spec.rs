@@ -1,7 +1,7 @@
 //! The agent definition the API accepts, checked before it is stored.
 //!
 //! These serde types mirror `actors::spec::AgentSpec` (greeting, answer_after_ms, brain
-//! `scripted {rules[{when[], say, action?, to?, digits?}], fallback}` or `llm {model, prompt}`,
+//! `scripted {rules[{when[], say, action?, to?, digits?, keys?}], fallback}` or `llm {model, prompt}`,
 //! stt/tts `{provider, base_url?, model?, voice?, api_key_env?, fallback?}`, unknown fields
 //! refused) so that whatever the API stores, the call actors can load. This crate does not
 //! depend on `actors`; if that type changes, change this mirror too.
@@ -19,6 +19,15 @@ const MAX_TEXT: usize = 4_000;
 
 /// Longest ringing delay before answering.
 const MAX_ANSWER_AFTER_MS: u64 = 60_000;
+
+/// The tools a language model may be given.
+const LLM_TOOLS: [&str; 4] = ["hangup", "transfer", "collect_digits", "send_dtmf"];
+
+/// The keys a `send_dtmf` rule may press.
+const KEYPAD: &str = "0123456789*#ABCD";
+
+/// Most keys one `send_dtmf` rule presses.
+const MAX_KEYS: usize = 32;
 
 /// An agent's behaviour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -67,7 +76,7 @@ pub(crate) enum BrainDoc {
         api_key_env: Option<String>,
         /// System prompt.
         system_prompt: String,
-        /// Tools the model may call: `hangup`, `transfer`, `collect_digits`.
+        /// Tools the model may call: `hangup`, `transfer`, `collect_digits`, `send_dtmf`.
         #[serde(default)]
         tools: Vec<String>,
         /// Said when the model fails or is too slow.
@@ -88,7 +97,7 @@ pub(crate) struct RuleDoc {
     pub(crate) when: Vec<String>,
     /// What the agent answers.
     pub(crate) say: String,
-    /// `hangup`, `transfer` or `collect_digits` after speaking.
+    /// `hangup`, `transfer`, `collect_digits` or `send_dtmf` after speaking.
     #[serde(default)]
     pub(crate) action: Option<RuleActionDoc>,
     /// Where a `transfer` goes (a number or SIP URI).
@@ -98,6 +107,11 @@ pub(crate) struct RuleDoc {
     /// rules: a `when` with exactly those digits, else `{digits}`, matches them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) digits: Option<DigitsDoc>,
+    /// The keys `send_dtmf` presses on the far end's keypad (required for it): 1 to 32 of
+    /// `0-9`, `*`, `#`, `A-D`, e.g. `"1"` to choose option 1 of a phone menu.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "1", pattern = "^[0-9*#A-D]{1,32}$")]
+    pub(crate) keys: Option<String>,
 }
 
 /// How digits are collected.
@@ -137,6 +151,8 @@ pub(crate) enum RuleActionDoc {
     Transfer,
     /// Collect digits typed on the keypad.
     CollectDigits,
+    /// Press the rule's `keys` on the far end's keypad (a phone menu).
+    SendDtmf,
 }
 
 /// A speech provider and its options.
@@ -235,6 +251,34 @@ impl ProviderDoc {
     }
 }
 
+impl RuleDoc {
+    /// Checks `keys` (named `field` in errors): required by `send_dtmf`, and only keys.
+    fn validate_keys(&self, field: &str) -> Result<(), ApiError> {
+        let Some(keys) = &self.keys else {
+            return match self.action {
+                Some(RuleActionDoc::SendDtmf) => Err(ApiError::invalid(
+                    field,
+                    "required by send_dtmf: the keys to press, e.g. \"1\"",
+                )),
+                _ => Ok(()),
+            };
+        };
+        if let Some(bad) = keys.chars().find(|c| !KEYPAD.contains(*c)) {
+            return Err(ApiError::invalid(
+                field,
+                format!("{bad:?} is not a key: only 0-9, *, # and A-D can be pressed"),
+            ));
+        }
+        if keys.is_empty() || keys.len() > MAX_KEYS {
+            return Err(ApiError::invalid(
+                field,
+                format!("must be 1 to {MAX_KEYS} keys"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl AgentSpecDoc {
     /// Parses and checks a spec given as a JSON object.
     ///
@@ -276,6 +320,7 @@ impl AgentSpecDoc {
                         text(&format!("brain.rules[{i}].when[{j}]"), word)?;
                     }
                     text(&format!("brain.rules[{i}].say"), &rule.say)?;
+                    rule.validate_keys(&format!("brain.rules[{i}].keys"))?;
                     if let Some(d) = &rule.digits {
                         let field = |f: &str| format!("brain.rules[{i}].digits.{f}");
                         if !(1..=32).contains(&d.max) {
@@ -317,10 +362,10 @@ impl AgentSpecDoc {
                 text("brain.model", model)?;
                 text("brain.system_prompt", system_prompt)?;
                 for (i, tool) in tools.iter().enumerate() {
-                    if !["hangup", "transfer", "collect_digits"].contains(&tool.as_str()) {
+                    if !LLM_TOOLS.contains(&tool.as_str()) {
                         return Err(ApiError::invalid(
                             format!("brain.tools[{i}]"),
-                            "expected hangup, transfer or collect_digits",
+                            format!("expected one of {}", LLM_TOOLS.join(", ")),
                         ));
                     }
                 }
@@ -509,6 +554,9 @@ mod tests {
         let mut v = scripted();
         v["tts"] = json!({"provider": "polly"});
         assert_eq!(field(v), "tts.provider");
+        let v = json!({"greeting": "x", "brain": {"kind": "llm", "base_url": "http://h", "model": "m",
+            "system_prompt": "p", "tools": ["send_dtmf", "press_keys"]}});
+        assert_eq!(field(v), "brain.tools[1]");
         let mut v = scripted();
         v["tts"] = json!({"provider": "elevenlabs", "base_url": "http://127.0.0.1:1"});
         assert_eq!(field(v), "tts.voice");
@@ -518,5 +566,46 @@ mod tests {
         let mut v = scripted();
         v["stt"] = json!({"provider": "openai", "fallback": "deepgram"});
         assert_eq!(field(v), "stt.fallback");
+    }
+
+    #[test]
+    fn a_send_dtmf_rule_needs_keys_that_are_keys() {
+        let with = |action: &str, keys: Option<&str>| {
+            let mut v = scripted();
+            v["brain"]["rules"][0]["action"] = json!(action);
+            if let Some(keys) = keys {
+                v["brain"]["rules"][0]["keys"] = json!(keys);
+            }
+            AgentSpecDoc::parse(v)
+        };
+        let spec = with("send_dtmf", Some("1#*0ABCD")).expect("keys");
+        let BrainDoc::Scripted { rules, .. } = &spec.brain else {
+            panic!("scripted")
+        };
+        assert_eq!(rules[0].action, Some(RuleActionDoc::SendDtmf));
+        assert_eq!(rules[0].keys.as_deref(), Some("1#*0ABCD"));
+        assert!(spec.to_json().unwrap().contains(r#""keys":"1#*0ABCD""#));
+        for (keys, reason) in [
+            (None, "required by send_dtmf"),
+            (Some(""), "1 to 32 keys"),
+            (Some("1 2"), "' ' is not a key"),
+            (Some("a"), "'a' is not a key"),
+            (Some("123456789012345678901234567890123"), "1 to 32 keys"),
+        ] {
+            let err = with("send_dtmf", keys).expect_err("must fail");
+            assert_eq!(
+                err.field.as_deref(),
+                Some("brain.rules[0].keys"),
+                "{keys:?}"
+            );
+            assert!(err.message.contains(reason), "{keys:?}: {}", err.message);
+        }
+        // Keys on another action are checked too; a rule without keys needs none.
+        let err = with("hangup", Some("x")).expect_err("must fail");
+        assert_eq!(err.field.as_deref(), Some("brain.rules[0].keys"));
+        with("hangup", None).expect("no keys");
+        let llm = json!({"greeting": "Hi", "brain": {"kind": "llm", "base_url": "http://h",
+            "model": "m", "system_prompt": "Choose sales.", "tools": ["send_dtmf"]}});
+        AgentSpecDoc::parse(llm).expect("the tool");
     }
 }

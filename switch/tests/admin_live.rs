@@ -194,13 +194,23 @@ async fn every_agent_the_actors_understand_is_accepted_by_the_api() {
     };
     if let actors::spec::Brain::Scripted { rules, .. } = &mut spec.brain {
         rules[2].to = Some("sip:frontdesk@127.0.0.1".into());
-        rules.push(actors::spec::ScriptRule {
+        let account = actors::spec::ScriptRule {
             when: vec!["account".into()],
             say: "Type your account number.".into(),
             action: Some(actors::spec::RuleAction::CollectDigits),
             to: None,
             digits: Some(actors::spec::DigitsSpec::default()),
-        });
+            keys: None,
+        };
+        let sales = actors::spec::ScriptRule {
+            when: vec!["sales".into()],
+            say: "Choosing sales.".into(),
+            action: Some(actors::spec::RuleAction::SendDtmf),
+            digits: None,
+            keys: Some("1#".into()),
+            ..account.clone()
+        };
+        rules.extend([account, sales]);
     }
     let mut body = serde_json::to_value(&spec).unwrap();
     body["name"] = "Same shape".into();

@@ -9,7 +9,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::{Brain, CallerInput, Exchange};
+use super::{Brain, CallerInput, Exchange, KeysSent};
 use crate::call::{CallMsg, ChildContext, Produced};
 use crate::describe::ActorView;
 
@@ -28,8 +28,14 @@ pub enum AgentMsg {
     },
     /// Stop answering (barge-in, hang-up).
     Cancel,
-    /// What the agent actually got to say in a turn (for the history).
-    Said(String),
+    /// What the agent actually got to say in a turn, and the keys it pressed after (for the
+    /// history).
+    Said {
+        /// The words (empty when it only pressed keys).
+        text: String,
+        /// The keys.
+        keys: Option<KeysSent>,
+    },
     /// The brain task of `turn` finished.
     Finished(u64),
     /// The live view of this actor.
@@ -81,7 +87,7 @@ impl AgentState {
         self.cancel();
         // The brain gets the input on its own, after the history of the turns before it.
         let history = self.history.clone();
-        self.remember(true, input.as_text());
+        self.remember(Exchange::caller(input.as_text()));
         let brain = self.args.brain.clone();
         let call = self.args.ctx.call.clone();
         let me = myself.clone();
@@ -147,11 +153,11 @@ impl AgentState {
         self.thinking = Some((turn, task));
     }
 
-    fn remember(&mut self, caller: bool, text: String) {
-        if text.trim().is_empty() {
+    fn remember(&mut self, exchange: Exchange) {
+        if exchange.text.trim().is_empty() && exchange.keys.is_none() {
             return;
         }
-        self.history.push(Exchange { caller, text });
+        self.history.push(exchange);
         let excess = self.history.len().saturating_sub(HISTORY);
         self.history.drain(..excess);
     }
@@ -185,7 +191,10 @@ impl Actor for AgentActor {
         match msg {
             AgentMsg::Input { turn, input } => state.start(&myself, turn, input),
             AgentMsg::Cancel => state.cancel(),
-            AgentMsg::Said(text) => state.remember(false, text),
+            AgentMsg::Said { text, keys } => state.remember(Exchange {
+                keys,
+                ..Exchange::agent(text)
+            }),
             AgentMsg::Finished(turn) => {
                 if state.thinking.as_ref().is_some_and(|(t, _)| *t == turn) {
                     state.thinking = None;

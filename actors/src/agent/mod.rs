@@ -3,12 +3,14 @@
 //! same [`Brain`] trait.
 
 mod actor;
+mod keys;
 mod scripted;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 pub use actor::{AgentActor, AgentArgs, AgentMsg};
+pub use keys::{KEYPAD, KeysError, KeysSent, MAX_KEYS, check_keys};
 pub use scripted::ScriptedBrain;
 
 /// What the caller did.
@@ -87,6 +89,14 @@ pub enum ToolCall {
     /// Collect digits (the next key presses go to the agent as one input,
     /// [`CallerInput::Digits`]).
     CollectDigits(DigitRequest),
+    /// Press keys on the far end's keypad (a phone menu), after the phrases of the same turn
+    /// (valid keys only: see [`check_keys`]).
+    SendDtmf {
+        /// The keys, in order.
+        digits: String,
+        /// The language model's id of this tool call, echoed with the result.
+        tool_call_id: Option<String>,
+    },
 }
 
 /// What a brain produces, in order, while it thinks.
@@ -103,8 +113,30 @@ pub enum BrainOutput {
 pub struct Exchange {
     /// True for the caller, false for the agent.
     pub caller: bool,
-    /// What was said.
+    /// What was said (may be empty when the agent only pressed keys).
     pub text: String,
+    /// Keys the agent pressed after saying `text`.
+    pub keys: Option<KeysSent>,
+}
+
+impl Exchange {
+    /// What the caller said or did.
+    pub fn caller(text: impl Into<String>) -> Exchange {
+        Exchange {
+            caller: true,
+            text: text.into(),
+            keys: None,
+        }
+    }
+
+    /// What the agent said.
+    pub fn agent(text: impl Into<String>) -> Exchange {
+        Exchange {
+            caller: false,
+            text: text.into(),
+            keys: None,
+        }
+    }
 }
 
 /// What a brain used (for the call's cost lines).

@@ -1,13 +1,17 @@
 //! The scripted brain: keyword rules checked in order (`when` words or phrases, matched as whole
 //! words, case-insensitive), each with a phrase to say and an optional action; a fallback when
 //! nothing matches. Key presses match a `when` that is that key; digits collected for a
-//! `collect_digits` rule match a `when` with those digits, else one with `{digits}`. Free,
-//! instant, and the demo tenant's default.
+//! `collect_digits` rule match a `when` with those digits, else one with `{digits}`. A
+//! `send_dtmf` rule presses its `keys` on the far end's keypad after its answer. Free, instant,
+//! and the demo tenant's default.
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
+use tracing::warn;
 
-use super::{Brain, BrainError, BrainOutput, BrainUsage, CallerInput, Exchange, ToolCall};
+use super::{
+    Brain, BrainError, BrainOutput, BrainUsage, CallerInput, Exchange, ToolCall, check_keys,
+};
 
 /// The `when` entry that matches any collected digits, and the placeholder for them in `say`.
 const DIGITS: &str = "{digits}";
@@ -70,6 +74,22 @@ impl ScriptedBrain {
     }
 }
 
+/// The `send_dtmf` call of `rule`; none (and a warning) when its `keys` cannot be pressed (the
+/// admin API refuses such rules, so only a spec stored otherwise has them).
+fn send_keys(rule: &ScriptRule) -> Option<ToolCall> {
+    let keys = rule.keys.as_deref().unwrap_or_default();
+    match check_keys(keys) {
+        Ok(()) => Some(ToolCall::SendDtmf {
+            digits: keys.to_owned(),
+            tool_call_id: None,
+        }),
+        Err(error) => {
+            warn!(when = ?rule.when, %error, "send_dtmf rule with unusable keys: nothing sent");
+            None
+        }
+    }
+}
+
 fn words_of(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|w| !w.is_empty())
@@ -117,6 +137,7 @@ impl Brain for ScriptedBrain {
                     Some(RuleAction::CollectDigits) => Some(ToolCall::CollectDigits(
                         rule.digits.clone().unwrap_or_default().request(),
                     )),
+                    Some(RuleAction::SendDtmf) => send_keys(rule),
                     None => None,
                 };
                 if let Some(tool) = tool {
@@ -183,6 +204,7 @@ mod tests {
             action,
             to: None,
             digits: None,
+            keys: None,
         };
         let brain = ScriptedBrain::new(
             vec![
@@ -222,6 +244,42 @@ mod tests {
         assert_eq!(out, [BrainOutput::Say("That PIN is blocked.".into())]);
         let out = answer(&brain, typed("")).await;
         assert_eq!(out, [BrainOutput::Say("Sorry?".into())]);
+    }
+
+    #[tokio::test]
+    async fn a_send_dtmf_rule_presses_its_keys_after_its_answer() {
+        let rule = |when: &str, keys: Option<&str>| ScriptRule {
+            when: vec![when.into()],
+            say: "One moment.".into(),
+            action: Some(RuleAction::SendDtmf),
+            to: None,
+            digits: None,
+            keys: keys.map(str::to_owned),
+        };
+        let brain = ScriptedBrain::new(
+            vec![
+                rule("sales", Some("1#")),
+                rule("support", Some("12x")),
+                rule("billing", None),
+            ],
+            "Sorry?".into(),
+        );
+        let out = answer(&brain, CallerInput::Speech("press one for sales".into())).await;
+        assert_eq!(
+            out,
+            [
+                BrainOutput::Say("One moment.".into()),
+                BrainOutput::Tool(ToolCall::SendDtmf {
+                    digits: "1#".into(),
+                    tool_call_id: None
+                })
+            ]
+        );
+        // Keys that cannot be pressed (a spec stored around the API's checks) send nothing.
+        for said in ["support", "billing"] {
+            let out = answer(&brain, CallerInput::Speech(said.into())).await;
+            assert_eq!(out, [BrainOutput::Say("One moment.".into())], "{said}");
+        }
     }
 
     #[test]

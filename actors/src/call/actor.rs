@@ -16,6 +16,7 @@ use tracing::{error, info, warn};
 use super::child::spawn_child;
 use super::children::{CHILD_TIMEOUT_MS, Children, Respawn, describe_all, kind_of};
 use super::conversation::{BargeInPolicy, Conversation, Effect};
+use super::key_echo::KeyEcho;
 use super::messages::CallMsg;
 use super::setup::{CallSetup, LegSetup};
 use super::transfer::{
@@ -65,6 +66,8 @@ pub struct CallState {
     refer_timers: u64,
     placer: Option<Arc<dyn LegPlacer>>,
     bridge_with: Option<BridgePeer>,
+    /// The agent's keys whose echo may still come back.
+    key_echo: KeyEcho,
     ending: bool,
 }
 
@@ -142,8 +145,15 @@ impl CallActor {
                     metrics::counter!("barge_ins_total").increment(1);
                 }
                 Effect::Record(entry) => state.events.turn(&state.call_id, entry),
-                Effect::Said(text) => {
-                    let _ = c.agent.cast(AgentMsg::Said(text));
+                Effect::Said { text, keys } => {
+                    let _ = c.agent.cast(AgentMsg::Said { text, keys });
+                }
+                Effect::SendDigits(digits) => {
+                    info!(call_id = %state.call_id, %digits, "the agent presses keys");
+                    for digit in digits.chars() {
+                        let _ = c.media.cast(MediaMsg::Digit(digit));
+                    }
+                    state.key_echo.sent(&digits, Instant::now());
                 }
                 Effect::Latency(latency) => {
                     for (stage, value) in [
@@ -450,6 +460,7 @@ impl ractor::Actor for CallActor {
             refer_timers: 0,
             placer: setup.placer,
             bridge_with: setup.bridge_with,
+            key_echo: KeyEcho::default(),
             ending: false,
         })
     }
@@ -462,8 +473,12 @@ impl ractor::Actor for CallActor {
     ) -> Result<(), ActorProcessingErr> {
         state.depth.taken();
         if let (CallMsg::Dtmf(digit), Some(peer)) = (&msg, state.transfer.peer()) {
-            // Bridged: the caller's keys are for the other party (an IVR, say).
-            let _ = peer.call.cast(CallMsg::SendDigit(*digit));
+            // Bridged: the caller's keys are for the other party (an IVR, say), unless it is a
+            // key the other side's caller pressed coming back (an echoing far end would
+            // bounce it between the two calls).
+            if !state.key_echo.is_echo(*digit, Instant::now()) {
+                let _ = peer.call.cast(CallMsg::SendDigit(*digit));
+            }
             return Ok(());
         }
         if state.transfer.holds_conversation() && is_conversation(&msg) {
@@ -521,8 +536,14 @@ impl ractor::Actor for CallActor {
                 .conversation
                 .caller_said(&text, speech_ended_at, final_at),
             CallMsg::Dtmf(digit) => {
-                info!(call_id = %state.call_id, %digit, "DTMF from the caller");
-                state.conversation.caller_dtmf(digit, Instant::now())
+                let now = Instant::now();
+                if state.key_echo.is_echo(digit, now) {
+                    info!(call_id = %state.call_id, %digit, "the agent's own key came back (echo): ignored");
+                    Vec::new()
+                } else {
+                    info!(call_id = %state.call_id, %digit, "DTMF from the caller");
+                    state.conversation.caller_dtmf(digit, now)
+                }
             }
             CallMsg::DigitTimeout(generation) => {
                 state.conversation.digit_timeout(generation, Instant::now())
@@ -565,6 +586,9 @@ impl ractor::Actor for CallActor {
                 Vec::new()
             }
             CallMsg::SendDigit(digit) => {
+                state
+                    .key_echo
+                    .sent(digit.encode_utf8(&mut [0u8; 4]), Instant::now());
                 state.children.media.cast(MediaMsg::Digit(digit))?;
                 Vec::new()
             }

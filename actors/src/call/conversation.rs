@@ -2,11 +2,13 @@
 //! which of its phrases have really gone out (playout marks), barge-in, digit collection, the
 //! transcript turns and the per-turn latency. Pure bookkeeping: every input returns the effects
 //! the actor carries out (timers included: the actor sends the timeout back when it is due).
+//! A turn's tool (hang up, transfer, wait for digits, press keys) takes effect once its phrases
+//! have played.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use super::latency::{Produced, Recognized, Timing, TurnLatency};
-use crate::agent::{BrainOutput, CallerInput, DigitRequest, ToolCall};
+use crate::agent::{BrainOutput, CallerInput, DigitRequest, KeysSent, ToolCall};
 use crate::media::{Edge, PlayoutMark};
 use crate::outcome::{Speaker, TranscriptEntry};
 use crate::tts_actor::Utterance;
@@ -40,14 +42,21 @@ pub(crate) enum Effect {
     Interrupt,
     /// Write a transcript turn.
     Record(TranscriptEntry),
-    /// Tell the agent what it actually said.
-    Said(String),
+    /// Tell the agent what it actually said, and the keys it pressed after.
+    Said {
+        /// The words (empty when it only pressed keys).
+        text: String,
+        /// The keys.
+        keys: Option<KeysSent>,
+    },
     /// Export a turn's latency (milliseconds by stage).
     Latency(TurnLatency),
     /// Hang up (after the goodbye was played).
     Hangup,
     /// Transfer the call.
     Transfer(Option<String>),
+    /// Press these keys on the far end's keypad, one after the other.
+    SendDigits(String),
     /// Call [`Conversation::digit_timeout`] with `generation` after `after`.
     DigitTimer { generation: u64, after: Duration },
 }
@@ -307,7 +316,10 @@ impl Conversation {
             .collect();
         if !said.is_empty() {
             let text = said.join(" ");
-            effects.push(Effect::Said(text.clone()));
+            effects.push(Effect::Said {
+                text: text.clone(),
+                keys: None,
+            });
             effects.push(Effect::Record(agent_turn(text, cut_short, &turn.timing)));
         }
     }
@@ -450,8 +462,23 @@ impl Conversation {
         let Some(turn) = self.turn.take() else { return };
         let text: Vec<&str> = turn.phrases.iter().map(|p| p.text.as_str()).collect();
         let text = text.join(" ");
+        let keys = match &turn.tool {
+            Some(ToolCall::SendDtmf {
+                digits,
+                tool_call_id,
+            }) => Some(KeysSent {
+                digits: digits.clone(),
+                tool_call_id: tool_call_id.clone(),
+            }),
+            _ => None,
+        };
+        if !text.is_empty() || keys.is_some() {
+            effects.push(Effect::Said {
+                text: text.clone(),
+                keys,
+            });
+        }
         if !text.is_empty() {
-            effects.push(Effect::Said(text.clone()));
             effects.push(Effect::Record(agent_turn(text, false, &turn.timing)));
         }
         if turn.timing.answers_caller() {
@@ -460,6 +487,10 @@ impl Conversation {
         match turn.tool {
             Some(ToolCall::Hangup) => effects.push(Effect::Hangup),
             Some(ToolCall::Transfer { to }) => effects.push(Effect::Transfer(to)),
+            Some(ToolCall::SendDtmf { digits, .. }) => {
+                effects.push(Effect::Record(agent_keys(digits.clone())));
+                effects.push(Effect::SendDigits(digits));
+            }
             // The prompt has played: the wait for the first key starts.
             Some(ToolCall::CollectDigits(_))
                 if self.collecting.as_ref().is_some_and(|c| c.timer.is_none()) =>
@@ -472,8 +503,18 @@ impl Conversation {
 }
 
 fn caller_turn(text: String, dtmf: Option<String>) -> TranscriptEntry {
+    plain_turn(Speaker::Caller, text, dtmf)
+}
+
+/// The keys the agent pressed, as an agent turn of their own (no words).
+fn agent_keys(digits: String) -> TranscriptEntry {
+    plain_turn(Speaker::Agent, String::new(), Some(digits))
+}
+
+/// A turn without latency that nobody interrupted.
+fn plain_turn(speaker: Speaker, text: String, dtmf: Option<String>) -> TranscriptEntry {
     TranscriptEntry {
-        speaker: Speaker::Caller,
+        speaker,
         text,
         dtmf,
         at: SystemTime::now(),

@@ -6,6 +6,7 @@ mod actor;
 mod child;
 mod children;
 mod conversation;
+mod key_echo;
 mod latency;
 mod messages;
 mod setup;

@@ -1,5 +1,6 @@
-//! Digits the call sends to its peer (keys relayed across a bridge): as RFC 4733
-//! telephone-events when the peer negotiated them, else as in-band tones in the audio.
+//! Digits the call sends to its peer (keys relayed across a bridge, keys the agent presses with
+//! `send_dtmf`): as RFC 4733 telephone-events when the peer negotiated them, else as in-band
+//! tones in the audio.
 //!
 //! Telephone-event packets share the audio stream's SSRC and sequence numbers; every packet of
 //! one event carries the RTP timestamp of the event's start. While an event is being sent the
@@ -13,7 +14,7 @@ use tracing::warn;
 
 use super::PcmFrame;
 
-/// How long a relayed key is held.
+/// How long a key sent is held.
 const DIGIT_DURATION: Duration = Duration::from_millis(100);
 /// Its level, dBm0 below zero.
 const DIGIT_VOLUME: u8 = 10;

@@ -42,7 +42,8 @@ pub(crate) struct TurnView {
     speaker: String,
     /// What was said.
     text: String,
-    /// DTMF digits pressed, for DTMF turns.
+    /// Keys pressed, for DTMF turns: the caller's, or on an agent turn (with empty text) the
+    /// keys the agent sent (`send_dtmf`).
     #[serde(skip_serializing_if = "Option::is_none")]
     dtmf: Option<String>,
     /// When the turn started.

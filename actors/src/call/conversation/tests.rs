@@ -121,6 +121,93 @@ fn hangup_comes_after_the_goodbye_is_played() {
 }
 
 #[test]
+fn keys_are_pressed_after_the_words_of_their_turn_and_kept_in_history_and_transcript() {
+    let t0 = Instant::now();
+    let ms = |n| t0 + Duration::from_millis(n);
+    let mut c = conversation();
+    let asked = c.caller_said("for sales press one", t0, recognized(t0, 0));
+    let Some(Effect::Ask { turn, .. }) = asked.last() else {
+        panic!("{asked:?}")
+    };
+    let turn = *turn;
+    c.agent_output(
+        turn,
+        BrainOutput::Say("Sales, please.".into()),
+        produced(ms(10), 5),
+    );
+    let press = ToolCall::SendDtmf {
+        digits: "1#".into(),
+        tool_call_id: Some("call_1".into()),
+    };
+    c.agent_output(turn, BrainOutput::Tool(press), produced(ms(10), 5));
+    let done = c.agent_done(turn, false, ms(20));
+    assert!(
+        !done.iter().any(|e| matches!(e, Effect::SendDigits(_))),
+        "not while the words have not played: {done:?}"
+    );
+    assert!(c.played(mark(turn, 0, Edge::Start), ms(100)).is_empty());
+    let end = c.played(mark(turn, 0, Edge::End), ms(1_500));
+    let keys = KeysSent {
+        digits: "1#".into(),
+        tool_call_id: Some("call_1".into()),
+    };
+    assert!(end.contains(&Effect::Said {
+        text: "Sales, please.".into(),
+        keys: Some(keys)
+    }));
+    assert_eq!(end.last(), Some(&Effect::SendDigits("1#".into())));
+    let turns: Vec<(Speaker, &str, Option<&str>)> = records(&end)
+        .iter()
+        .map(|t| (t.speaker, t.text.as_str(), t.dtmf.as_deref()))
+        .collect();
+    assert_eq!(
+        turns,
+        [
+            (Speaker::Agent, "Sales, please.", None),
+            (Speaker::Agent, "", Some("1#"))
+        ]
+    );
+
+    // Keys alone (no words) go at once when the brain is done; cut short, they never go.
+    let asked = c.caller_dtmf('9', ms(2_000));
+    let Some(Effect::Ask { turn, .. }) = asked.last() else {
+        panic!("{asked:?}")
+    };
+    let turn = *turn;
+    let press = |digits: &str| ToolCall::SendDtmf {
+        digits: digits.into(),
+        tool_call_id: None,
+    };
+    c.agent_output(turn, BrainOutput::Tool(press("0")), produced(ms(2_010), 5));
+    let done = c.agent_done(turn, false, ms(2_020));
+    assert_eq!(done.last(), Some(&Effect::SendDigits("0".into())));
+    assert!(done.contains(&Effect::Said {
+        text: String::new(),
+        keys: Some(KeysSent {
+            digits: "0".into(),
+            tool_call_id: None
+        })
+    }));
+    let asked = c.caller_said("operator", ms(3_000), recognized(ms(3_000), 0));
+    let Some(Effect::Ask { turn, .. }) = asked.last() else {
+        panic!("{asked:?}")
+    };
+    let turn = *turn;
+    c.agent_output(
+        turn,
+        BrainOutput::Say("Zero.".into()),
+        produced(ms(3_010), 5),
+    );
+    c.agent_output(turn, BrainOutput::Tool(press("0")), produced(ms(3_010), 5));
+    c.played(mark(turn, 0, Edge::Start), ms(3_100));
+    let cut = c.caller_said("wait", ms(4_000), recognized(ms(4_000), 0));
+    assert!(
+        !cut.iter().any(|e| matches!(e, Effect::SendDigits(_))),
+        "{cut:?}"
+    );
+}
+
+#[test]
 fn fillers_are_not_turns_and_failures_get_the_fallback() {
     let t0 = Instant::now();
     let mut c = conversation();

@@ -1,5 +1,7 @@
 //! `OpenAiChatBrain`: one streamed chat completion per caller turn, guarded by timeouts,
-//! retries, a circuit breaker and an optional fallback brain.
+//! retries, a circuit breaker and an optional fallback brain; asked once more in the same turn
+//! when it called a tool with arguments that cannot be carried out, with the error as the
+//! call's result.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +15,7 @@ use tokio::time::timeout_at;
 use tracing::warn;
 
 use super::sse::SseDecoder;
-use super::wire::{AnswerReader, KNOWN_TOOLS, request_body};
+use super::wire::{AnswerReader, KNOWN_TOOLS, RefusedCall, request_body, with_tool_errors};
 use super::{LlmConfigError, OpenAiChatConfig};
 use crate::agent::{Brain, BrainError, BrainOutput, BrainUsage, CallerInput, Exchange};
 use crate::providers::resilience::http::{api_key, check_base_url, client, endpoint, error_text};
@@ -23,6 +25,18 @@ use crate::providers::resilience::{
 
 /// Most bytes of an error answer read for its message.
 const MAX_ERROR_BODY: usize = 16 * 1024;
+
+/// Times a turn's model is asked again after refused tool calls.
+const MAX_CORRECTIONS: usize = 1;
+
+/// One streamed answer, read to its end.
+struct Answer {
+    usage: BrainUsage,
+    /// Its whole text.
+    text: String,
+    /// Its tool calls that were not carried out.
+    refused: Vec<RefusedCall>,
+}
 
 /// An OpenAI-compatible chat model as the agent's brain. Cheap to share between calls.
 pub struct OpenAiChatBrain {
@@ -95,7 +109,7 @@ impl OpenAiChatBrain {
         body: &Value,
         out: &mpsc::Sender<BrainOutput>,
         said: &AtomicBool,
-    ) -> Result<BrainUsage, AttemptError<BrainError>> {
+    ) -> Result<Answer, AttemptError<BrainError>> {
         let provider = |m: String| BrainError::Provider(m);
         let key = api_key(self.config.api_key_env.as_deref())
             .map_err(|e| AttemptError::permanent(provider(e)))?;
@@ -162,7 +176,11 @@ impl OpenAiChatBrain {
             return Err(fail("answer stream ended before the answer did".into()));
         }
         send_all(out, reader.finish(), said).await?;
-        Ok(reader.usage())
+        Ok(Answer {
+            usage: reader.usage(),
+            text: reader.text().to_owned(),
+            refused: reader.take_refused(),
+        })
     }
 }
 
@@ -193,32 +211,51 @@ impl Brain for OpenAiChatBrain {
         out: &mpsc::Sender<BrainOutput>,
     ) -> Result<BrainUsage, BrainError> {
         let deadline = Instant::now() + self.config.timeout_total;
-        let body = request_body(&self.config, history, input);
+        let mut body = request_body(&self.config, history, input);
         let said = AtomicBool::new(false);
-        let result = self
-            .guard
-            .run(
-                deadline,
-                || BrainError::Timeout,
-                |_| self.attempt(&body, out, &said),
-            )
-            .await;
-        let error = match result {
-            Ok(usage) => {
-                self.guard.count(|c| &c.input_tokens, usage.input_tokens);
-                self.guard.count(|c| &c.output_tokens, usage.output_tokens);
-                return Ok(usage);
-            }
-            Err(GuardError::Open(_)) => BrainError::Unavailable,
-            Err(GuardError::Failed(e)) => e,
-        };
-        match &self.fallback {
-            Some(fallback) if !said.load(Ordering::Relaxed) && !out.is_closed() => {
-                warn!(%error, fallback = fallback.name(), "language model failed; using the fallback");
-                self.guard.count(|c| &c.fallbacks, 1);
-                fallback.respond(history, input, out).await
-            }
-            _ => Err(error),
+        let mut used = BrainUsage::default();
+        for correction in 0..=MAX_CORRECTIONS {
+            let result = self
+                .guard
+                .run(
+                    deadline,
+                    || BrainError::Timeout,
+                    |_| self.attempt(&body, out, &said),
+                )
+                .await;
+            let error = match result {
+                Ok(answer) => {
+                    self.guard
+                        .count(|c| &c.input_tokens, answer.usage.input_tokens);
+                    self.guard
+                        .count(|c| &c.output_tokens, answer.usage.output_tokens);
+                    used.input_tokens += answer.usage.input_tokens;
+                    used.output_tokens += answer.usage.output_tokens;
+                    if answer.refused.is_empty() {
+                        return Ok(used);
+                    }
+                    if correction == MAX_CORRECTIONS {
+                        warn!(
+                            refused = answer.refused.len(),
+                            "the model's tool calls were refused again; the turn ends without them"
+                        );
+                        return Ok(used);
+                    }
+                    body = with_tool_errors(&body, &answer.text, &answer.refused);
+                    continue;
+                }
+                Err(GuardError::Open(_)) => BrainError::Unavailable,
+                Err(GuardError::Failed(e)) => e,
+            };
+            return match &self.fallback {
+                Some(fallback) if !said.load(Ordering::Relaxed) && !out.is_closed() => {
+                    warn!(%error, fallback = fallback.name(), "language model failed; using the fallback");
+                    self.guard.count(|c| &c.fallbacks, 1);
+                    fallback.respond(history, input, out).await
+                }
+                _ => Err(error),
+            };
         }
+        Ok(used)
     }
 }

@@ -3,10 +3,12 @@
 //!
 //! Each turn sends the agent's system prompt, the last `max_history` exchanges and the caller's
 //! input (speech, or a key press as "The caller pressed 1"), with the agent's tools (`hangup`,
-//! `transfer {to}`, `collect_digits {max}`) declared as functions. The answer streams back as
-//! server-sent events: text is cut into sentences and each is sent on as soon as it ends, so
-//! speech starts before the model has finished; tool calls are assembled from their fragments
-//! and sent after the text. Token usage comes from the stream's last chunk.
+//! `transfer {to}`, `collect_digits {max}`, `send_dtmf {digits}`) declared as functions. The
+//! answer streams back as server-sent events: text is cut into sentences and each is sent on as
+//! soon as it ends, so speech starts before the model has finished; tool calls are assembled
+//! from their fragments and sent after the text. Token usage comes from the stream's last chunk.
+//! Tool results go back to the model with the next turn (the digits collected, the keys sent),
+//! except a refused call's error (keys that are not keys), which it gets at once, to correct.
 //!
 //! The API key is read from the environment variable the config names, at each request, and is
 //! never stored. Requests have a first-token and a total timeout, retries with backoff while
@@ -36,7 +38,7 @@ pub struct OpenAiChatConfig {
     pub api_key_env: Option<String>,
     /// The agent's instructions, sent as the system message.
     pub system_prompt: String,
-    /// Tools the model may call: any of `hangup`, `transfer`, `collect_digits`.
+    /// Tools the model may call: any of `hangup`, `transfer`, `collect_digits`, `send_dtmf`.
     pub tools: Vec<String>,
     /// Sampling temperature; the server's default when `None`.
     pub temperature: Option<f32>,
@@ -83,7 +85,7 @@ pub enum LlmConfigError {
     #[error("invalid language-model base URL: {0}")]
     BaseUrl(String),
     /// A tool name the brain does not know.
-    #[error("unknown tool {0:?} (known: hangup, transfer, collect_digits)")]
+    #[error("unknown tool {0:?} (known: hangup, transfer, collect_digits, send_dtmf)")]
     UnknownTool(String),
     /// A zero timeout or an empty model name.
     #[error("invalid language-model setting: {0}")]

@@ -1,6 +1,8 @@
 //! The OpenAI chat-completions wire format: the streamed request (messages, tools) and a
 //! sans-IO reader of the streamed answer's chunks, which turns text deltas into sentences and
-//! assembles tool calls whose JSON arguments arrive in fragments, keyed by their index.
+//! assembles tool calls whose JSON arguments arrive in fragments, keyed by their index. A tool
+//! call whose arguments cannot be carried out (keys that are not keys) is refused: the model is
+//! asked again with the error as that call's result ([`with_tool_errors`]).
 
 use std::collections::BTreeMap;
 
@@ -11,11 +13,12 @@ use tracing::warn;
 use super::OpenAiChatConfig;
 use super::sentences::SentenceSplitter;
 use crate::agent::{
-    BrainOutput, BrainUsage, CallerInput, DigitRequest, Exchange, MAX_DIGITS, ToolCall,
+    BrainOutput, BrainUsage, CallerInput, DigitRequest, Exchange, KeysSent, MAX_DIGITS, ToolCall,
+    check_keys,
 };
 
 /// The tools a model can be given, by name.
-pub(crate) const KNOWN_TOOLS: [&str; 3] = ["hangup", "transfer", "collect_digits"];
+pub(crate) const KNOWN_TOOLS: [&str; 4] = ["hangup", "transfer", "collect_digits", "send_dtmf"];
 
 /// Digits collected when the model asks for digits without saying how many.
 const DEFAULT_MAX_DIGITS: u8 = 16;
@@ -45,6 +48,15 @@ pub(crate) fn tool_declaration(name: &str) -> Option<Value> {
                     "description": "Wait for each key, in milliseconds (default 5000)."}},
                 "required": ["max"]}),
         ),
+        "send_dtmf" => (
+            "Press keys on the keypad of the phone you are talking to, to choose in its menu \
+             (\"press 1 for sales\"). The keys are pressed after the words of the same reply; \
+             the result tells which keys were sent. Then listen to what the menu says next.",
+            json!({"type": "object", "properties": {
+                "digits": {"type": "string", "pattern": "^[0-9*#A-D]{1,32}$",
+                    "description": "The keys in order: 0-9, *, #, A-D (1 to 32 of them)."}},
+                "required": ["digits"]}),
+        ),
         _ => return None,
     };
     Some(json!({"type": "function", "function": {
@@ -59,6 +71,44 @@ fn digit_arguments(request: &DigitRequest) -> String {
         "timeout_ms": request.timeout_ms,
     })
     .to_string()
+}
+
+/// A call of the function `name` with JSON `arguments`, as an assistant message lists it.
+fn function_call(id: &str, name: &str, arguments: String) -> Value {
+    json!({"id": id, "type": "function", "function": {"name": name, "arguments": arguments}})
+}
+
+/// A tool's result, answering the call `id`.
+fn tool_result(id: &str, content: &Value) -> Value {
+    json!({"role": "tool", "tool_call_id": id, "content": content.to_string()})
+}
+
+/// Pushes one exchange of the history. An agent turn that pressed keys for a `send_dtmf` call
+/// is the assistant message with that call, then the keys sent as its result; keys a scripted
+/// brain pressed (no call id) leave the words alone.
+fn push_exchange(messages: &mut Vec<Value>, exchange: &Exchange) {
+    if let (
+        false,
+        Some(KeysSent {
+            digits,
+            tool_call_id: Some(id),
+        }),
+    ) = (exchange.caller, &exchange.keys)
+    {
+        let content = match exchange.text.trim() {
+            "" => Value::Null,
+            text => json!(text),
+        };
+        let call = function_call(id, "send_dtmf", json!({"digits": digits}).to_string());
+        messages.push(json!({"role": "assistant", "content": content, "tool_calls": [call]}));
+        messages.push(tool_result(id, &json!({"sent": digits})));
+        return;
+    }
+    if exchange.text.trim().is_empty() {
+        return;
+    }
+    let role = if exchange.caller { "user" } else { "assistant" };
+    messages.push(json!({"role": role, "content": exchange.text}));
 }
 
 /// Pushes the caller's input: a user message, or for digits the model asked for, its
@@ -76,16 +126,14 @@ fn push_input(messages: &mut Vec<Value>, input: &CallerInput) {
         messages.push(json!({"role": "user", "content": input.as_text()}));
         return;
     };
-    let call = json!({"id": id, "type": "function", "function": {
-        "name": "collect_digits", "arguments": digit_arguments(request)}});
+    let call = function_call(id, "collect_digits", digit_arguments(request));
     match messages.last_mut() {
         Some(last) if last["role"] == "assistant" && last.get("tool_calls").is_none() => {
             last["tool_calls"] = json!([call]);
         }
         _ => messages.push(json!({"role": "assistant", "content": null, "tool_calls": [call]})),
     }
-    messages.push(json!({"role": "tool", "tool_call_id": id,
-        "content": json!({"digits": digits}).to_string()}));
+    messages.push(tool_result(id, &json!({"digits": digits})));
 }
 
 /// The JSON body of a streamed chat completion for this turn.
@@ -100,8 +148,7 @@ pub(crate) fn request_body(
     }
     let skip = history.len().saturating_sub(config.max_history);
     for exchange in &history[skip..] {
-        let role = if exchange.caller { "user" } else { "assistant" };
-        messages.push(json!({"role": role, "content": exchange.text}));
+        push_exchange(&mut messages, exchange);
     }
     push_input(&mut messages, input);
     let mut body = json!({
@@ -124,6 +171,40 @@ pub(crate) fn request_body(
     }
     if let Some(m) = config.max_tokens {
         body["max_tokens"] = json!(m);
+    }
+    body
+}
+
+/// A tool call the model made that was not carried out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RefusedCall {
+    /// The call's id (one of ours when the model gave none).
+    pub(crate) id: String,
+    /// The tool.
+    pub(crate) name: String,
+    /// Its arguments as the model sent them.
+    pub(crate) arguments: String,
+    /// What is wrong with them.
+    pub(crate) error: String,
+}
+
+/// The request `body` again, followed by the answer the model gave (`text`, and the refused
+/// calls) and each refused call's error as its result: the model gets to correct itself.
+pub(crate) fn with_tool_errors(body: &Value, text: &str, refused: &[RefusedCall]) -> Value {
+    let mut body = body.clone();
+    if let Some(messages) = body["messages"].as_array_mut() {
+        let calls: Vec<Value> = refused
+            .iter()
+            .map(|r| function_call(&r.id, &r.name, r.arguments.clone()))
+            .collect();
+        let content = match text.trim() {
+            "" => Value::Null,
+            text => json!(text),
+        };
+        messages.push(json!({"role": "assistant", "content": content, "tool_calls": calls}));
+        for r in refused {
+            messages.push(tool_result(&r.id, &json!({"error": r.error})));
+        }
     }
     body
 }
@@ -194,6 +275,10 @@ struct PartialTool {
 pub(crate) struct AnswerReader {
     allowed_tools: Vec<String>,
     sentences: SentenceSplitter,
+    /// All the answer's text so far.
+    text: String,
+    /// Tool calls read but refused by [`finish`](Self::finish).
+    refused: Vec<RefusedCall>,
     tools: BTreeMap<u32, PartialTool>,
     usage: Option<BrainUsage>,
     /// `[DONE]` was read.
@@ -210,6 +295,8 @@ impl AnswerReader {
         Self {
             allowed_tools: allowed_tools.to_vec(),
             sentences: SentenceSplitter::default(),
+            text: String::new(),
+            refused: Vec::new(),
             tools: BTreeMap::new(),
             usage: None,
             done: false,
@@ -231,6 +318,16 @@ impl AnswerReader {
     /// Whether the answer came to a proper end (a finish reason or `[DONE]`).
     pub(crate) fn is_complete(&self) -> bool {
         self.done || self.finished
+    }
+
+    /// The answer's whole text so far.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The tool calls [`finish`](Self::finish) refused, with their errors.
+    pub(crate) fn take_refused(&mut self) -> Vec<RefusedCall> {
+        std::mem::take(&mut self.refused)
     }
 
     /// The usage the provider reported (zero when it reported none).
@@ -267,6 +364,7 @@ impl AnswerReader {
             let Some(delta) = choice.delta else { continue };
             if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
                 self.answering = true;
+                self.text.push_str(&text);
                 out.extend(self.sentences.push(&text).into_iter().map(BrainOutput::Say));
             }
             for (position, call) in delta.tool_calls.into_iter().flatten().enumerate() {
@@ -288,7 +386,8 @@ impl AnswerReader {
         Ok(out)
     }
 
-    /// The stream is over: the last sentence, then the tool calls in index order.
+    /// The stream is over: the last sentence, then the tool calls in index order (those that
+    /// cannot be carried out are kept for [`take_refused`](Self::take_refused)).
     pub(crate) fn finish(&mut self) -> Vec<BrainOutput> {
         let mut out: Vec<BrainOutput> = self
             .sentences
@@ -296,25 +395,41 @@ impl AnswerReader {
             .map(BrainOutput::Say)
             .into_iter()
             .collect();
-        for (_, tool) in std::mem::take(&mut self.tools) {
+        for (index, tool) in std::mem::take(&mut self.tools) {
             if !self.allowed_tools.contains(&tool.name) {
                 warn!(tool = %tool.name, "model called a tool it was not given; ignored");
                 continue;
             }
-            if let Some(mut call) = tool_call(&tool.name, &tool.arguments) {
-                if let ToolCall::CollectDigits(request) = &mut call {
-                    request.tool_call_id = tool.id;
+            match tool_call(&tool.name, &tool.arguments) {
+                Some(Ok(mut call)) => {
+                    match &mut call {
+                        ToolCall::CollectDigits(request) => request.tool_call_id = tool.id,
+                        ToolCall::SendDtmf { tool_call_id, .. } => *tool_call_id = tool.id,
+                        ToolCall::Hangup | ToolCall::Transfer { .. } => {}
+                    }
+                    out.push(BrainOutput::Tool(call));
                 }
-                out.push(BrainOutput::Tool(call));
+                Some(Err(error)) => {
+                    warn!(tool = %tool.name, arguments = %short(&tool.arguments), %error, "tool call refused");
+                    self.refused.push(RefusedCall {
+                        id: tool.id.unwrap_or_else(|| format!("call_{index}")),
+                        name: tool.name,
+                        arguments: tool.arguments,
+                        error,
+                    });
+                }
+                None => {}
             }
         }
         out
     }
 }
 
-/// A tool call from its name and JSON arguments; lenient about missing or malformed
-/// arguments (a transfer goes to the default destination, digits use the default count).
-fn tool_call(name: &str, arguments: &str) -> Option<ToolCall> {
+/// A tool call from its name and JSON arguments (`None` for a tool we do not know); lenient
+/// about missing or malformed arguments where a default does no harm (a transfer goes to the
+/// default destination, digits use the default count), an error where it would (keys to
+/// press).
+fn tool_call(name: &str, arguments: &str) -> Option<Result<ToolCall, String>> {
     let args: Value = if arguments.trim().is_empty() {
         json!({})
     } else {
@@ -323,16 +438,16 @@ fn tool_call(name: &str, arguments: &str) -> Option<ToolCall> {
             json!({})
         })
     };
-    match name {
-        "hangup" => Some(ToolCall::Hangup),
-        "transfer" => Some(ToolCall::Transfer {
+    let call = match name {
+        "hangup" => ToolCall::Hangup,
+        "transfer" => ToolCall::Transfer {
             to: args
                 .get("to")
                 .and_then(Value::as_str)
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned),
-        }),
+        },
         "collect_digits" => {
             let number = |key: &str| {
                 args.get(key).and_then(|m| {
@@ -350,10 +465,28 @@ fn tool_call(name: &str, arguments: &str) -> Option<ToolCall> {
             if let Some(t) = args.get("terminator").and_then(Value::as_str) {
                 request.terminator = t.trim().chars().next().filter(|c| matches!(c, '#' | '*'));
             }
-            Some(ToolCall::CollectDigits(request))
+            ToolCall::CollectDigits(request)
         }
-        _ => None,
-    }
+        "send_dtmf" => return Some(send_dtmf(&args)),
+        _ => return None,
+    };
+    Some(Ok(call))
+}
+
+/// A `send_dtmf` call: `digits`, a string of keys (a whole number is taken as its decimal
+/// digits), checked before anything is pressed.
+fn send_dtmf(args: &Value) -> Result<ToolCall, String> {
+    let digits = match args.get("digits") {
+        Some(Value::String(s)) => s.trim().to_owned(),
+        Some(Value::Number(n)) if n.is_u64() => n.to_string(),
+        Some(other) => return Err(format!("digits must be a string of keys, not {other}")),
+        None => return Err("digits is missing: the keys to press, e.g. \"1\"".into()),
+    };
+    check_keys(&digits).map_err(|e| e.to_string())?;
+    Ok(ToolCall::SendDtmf {
+        digits,
+        tool_call_id: None,
+    })
 }
 
 fn short(text: &str) -> String {
@@ -368,34 +501,34 @@ mod tests {
     fn tool_arguments_are_read_leniently() {
         assert_eq!(
             tool_call("transfer", r#"{"to":" sip:desk@example.com "}"#),
-            Some(ToolCall::Transfer {
+            Some(Ok(ToolCall::Transfer {
                 to: Some("sip:desk@example.com".into())
-            })
+            }))
         );
         assert_eq!(
             tool_call("transfer", "{not json"),
-            Some(ToolCall::Transfer { to: None })
+            Some(Ok(ToolCall::Transfer { to: None }))
         );
         assert_eq!(
             tool_call("collect_digits", r#"{"max":"4"}"#),
-            Some(ToolCall::CollectDigits(DigitRequest::new(4)))
+            Some(Ok(ToolCall::CollectDigits(DigitRequest::new(4))))
         );
         assert_eq!(
             tool_call("collect_digits", r#"{"max":1000}"#),
-            Some(ToolCall::CollectDigits(DigitRequest::new(32)))
+            Some(Ok(ToolCall::CollectDigits(DigitRequest::new(32))))
         );
         assert_eq!(
             tool_call(
                 "collect_digits",
                 r#"{"max":6,"terminator":"","timeout_ms":"2500"}"#
             ),
-            Some(ToolCall::CollectDigits(DigitRequest {
+            Some(Ok(ToolCall::CollectDigits(DigitRequest {
                 terminator: None,
                 timeout_ms: 2_500,
                 ..DigitRequest::new(6)
-            }))
+            })))
         );
-        assert_eq!(tool_call("hangup", ""), Some(ToolCall::Hangup));
+        assert_eq!(tool_call("hangup", ""), Some(Ok(ToolCall::Hangup)));
         assert_eq!(tool_call("launch_rockets", "{}"), None);
     }
 
@@ -403,14 +536,8 @@ mod tests {
     fn collected_digits_go_back_as_the_tool_result() {
         let config = OpenAiChatConfig::new("http://127.0.0.1:1", "m");
         let history = [
-            Exchange {
-                caller: true,
-                text: "check my balance".into(),
-            },
-            Exchange {
-                caller: false,
-                text: "Please type your account number.".into(),
-            },
+            Exchange::caller("check my balance"),
+            Exchange::agent("Please type your account number."),
         ];
         let request = DigitRequest {
             tool_call_id: Some("call_7".into()),
@@ -470,5 +597,167 @@ mod tests {
                 .contains("overloaded")
         );
         assert!(r.handle_event("{oops").is_err());
+    }
+
+    fn send_dtmf_reader() -> AnswerReader {
+        AnswerReader::new(&["send_dtmf".to_owned()])
+    }
+
+    #[test]
+    fn keys_to_press_arrive_in_fragments_and_keep_their_call_id() {
+        let mut r = send_dtmf_reader();
+        let chunks = [
+            r#"{"choices":[{"index":0,"delta":{"content":"Choosing sales."}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_9",
+                "type":"function","function":{"name":"send_","arguments":""}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,
+                "function":{"name":"dtmf","arguments":"{\"dig"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,
+                "function":{"arguments":"its\": \"1"}}]}}]}"#,
+            r##"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,
+                "function":{"arguments":"#\"}"}}]},"finish_reason":"tool_calls"}]}"##,
+        ];
+        for chunk in chunks {
+            r.handle_event(chunk).unwrap();
+        }
+        assert_eq!(
+            r.finish(),
+            [
+                BrainOutput::Say("Choosing sales.".into()),
+                BrainOutput::Tool(ToolCall::SendDtmf {
+                    digits: "1#".into(),
+                    tool_call_id: Some("call_9".into())
+                })
+            ]
+        );
+        assert!(r.take_refused().is_empty());
+        assert_eq!(
+            tool_call("send_dtmf", r#"{"digits": 42}"#),
+            Some(Ok(ToolCall::SendDtmf {
+                digits: "42".into(),
+                tool_call_id: None
+            }))
+        );
+    }
+
+    #[test]
+    fn keys_that_are_not_keys_are_refused_with_the_reason() {
+        let mut r = send_dtmf_reader();
+        r.handle_event(
+            r#"{"choices":[{"index":0,"delta":{"content":"Pressing one.","tool_calls":[
+                {"index":0,"id":"call_a","function":{"name":"send_dtmf","arguments":"{\"digits\":\"one\"}"}},
+                {"index":1,"function":{"name":"send_dtmf","arguments":"{}"}}]}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.finish(), [BrainOutput::Say("Pressing one.".into())]);
+        let refused = r.take_refused();
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert_eq!(
+            (refused[0].id.as_str(), refused[0].name.as_str()),
+            ("call_a", "send_dtmf")
+        );
+        assert!(refused[0].error.contains("'o' is not a key"), "{refused:?}");
+        assert_eq!(
+            refused[1].id, "call_1",
+            "an id of ours when the model gave none"
+        );
+        assert!(refused[1].error.contains("missing"), "{refused:?}");
+        for (arguments, reason) in [
+            (r#"{"digits":""}"#, "no keys"),
+            (r#"{"digits":"1 2"}"#, "' ' is not a key"),
+            (r#"{"digits":"e"}"#, "'e' is not a key"),
+            (r#"{"digits":["1"]}"#, "must be a string"),
+        ] {
+            let Some(Err(error)) = tool_call("send_dtmf", arguments) else {
+                panic!("{arguments} must be refused");
+            };
+            assert!(error.contains(reason), "{arguments}: {error}");
+        }
+        let long = format!(r#"{{"digits":"{}"}}"#, "1".repeat(33));
+        assert!(matches!(tool_call("send_dtmf", &long), Some(Err(e)) if e.contains("at most 32")));
+
+        // The model is asked again, with its answer and the error as the call's result.
+        let config = OpenAiChatConfig::new("http://127.0.0.1:1", "m");
+        let body = request_body(&config, &[], &CallerInput::Speech("press one".into()));
+        let again = with_tool_errors(&body, r.text(), &refused);
+        let messages = again["messages"].as_array().unwrap();
+        let [user, answer, first, second] = &messages[..] else {
+            panic!("{messages:#?}")
+        };
+        assert_eq!(user["content"], "press one");
+        assert_eq!(answer["role"], "assistant");
+        assert_eq!(answer["content"], "Pressing one.");
+        assert_eq!(answer["tool_calls"][0]["id"], "call_a");
+        assert_eq!(
+            answer["tool_calls"][0]["function"]["arguments"],
+            r#"{"digits":"one"}"#
+        );
+        assert_eq!(answer["tool_calls"][1]["id"], "call_1");
+        assert_eq!(
+            (&first["role"], &first["tool_call_id"]),
+            (&json!("tool"), &json!("call_a"))
+        );
+        let error: Value = serde_json::from_str(first["content"].as_str().unwrap()).unwrap();
+        assert!(error["error"].as_str().unwrap().contains("not a key"));
+        assert_eq!(second["tool_call_id"], "call_1");
+    }
+
+    #[test]
+    fn keys_sent_are_the_call_and_its_result_in_the_history() {
+        let mut config = OpenAiChatConfig::new("http://127.0.0.1:1", "m");
+        config.tools = vec!["send_dtmf".into()];
+        let pressed = |text: &str, id: Option<&str>| Exchange {
+            keys: Some(KeysSent {
+                digits: "1".into(),
+                tool_call_id: id.map(str::to_owned),
+            }),
+            ..Exchange::agent(text)
+        };
+        let history = [
+            Exchange::caller("For sales, press 1."),
+            pressed("", Some("call_s")),
+            Exchange::caller("Sales. For orders, press 1."),
+            pressed("Orders, please.", Some("call_o")),
+            // Keys a scripted fallback pressed: its words only.
+            pressed("One moment.", None),
+        ];
+        let body = request_body(&config, &history, &CallerInput::Speech("Hello?".into()));
+        let messages = body["messages"].as_array().unwrap();
+        let roles: Vec<&str> = messages
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                "user",
+                "assistant",
+                "tool",
+                "user",
+                "assistant",
+                "tool",
+                "assistant",
+                "user"
+            ]
+        );
+        assert_eq!(messages[1]["content"], Value::Null);
+        let call = &messages[1]["tool_calls"][0];
+        assert_eq!(
+            (&call["id"], &call["function"]["name"]),
+            (&json!("call_s"), &json!("send_dtmf"))
+        );
+        assert_eq!(call["function"]["arguments"], r#"{"digits":"1"}"#);
+        assert_eq!(messages[2]["tool_call_id"], "call_s");
+        assert_eq!(messages[2]["content"], r#"{"sent":"1"}"#);
+        assert_eq!(messages[4]["content"], "Orders, please.");
+        assert_eq!(messages[5]["tool_call_id"], "call_o");
+        assert_eq!(messages[6]["content"], "One moment.");
+        assert!(messages[6].get("tool_calls").is_none());
+        let tools = body["tools"].as_array().unwrap();
+        assert_eq!(tools[0]["function"]["name"], "send_dtmf");
+        assert_eq!(
+            tools[0]["function"]["parameters"]["required"],
+            json!(["digits"])
+        );
     }
 }
