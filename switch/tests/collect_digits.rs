@@ -6,12 +6,9 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use common::chat_server::{Requests, chat_server, sse_chunk};
 use std::time::Duration;
 
-use axum::Json;
-use axum::response::IntoResponse;
-use axum::routing::post;
 use common::{agent_on_number, one_call, one_ended_call, start_on};
 use serde_json::{Value, json};
 use store::{Speaker, Store, TranscriptTurn};
@@ -76,42 +73,27 @@ async fn a_scripted_rule_collects_digits_and_answers_with_them() {
 
 /// An OpenAI-compatible chat server: asks for the PIN with `collect_digits` until a request
 /// carries the tool's result, then thanks the caller; keeps every request body.
-async fn model_server() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(move |Json(body): Json<Value>| {
-            let log = log.clone();
-            async move {
-                let answered = body["messages"]
-                    .as_array()
-                    .and_then(|m| m.last())
-                    .is_some_and(|m| m["role"] == "tool");
-                log.lock().unwrap().push(body);
-                let delta = |d: Value| {
-                    format!(
-                        "data: {}\n\n",
-                        json!({"choices": [{"index": 0, "delta": d}]})
-                    )
-                };
-                let body = if answered {
-                    delta(json!({"content": "Thank you, your PIN is accepted."}))
-                } else {
-                    delta(json!({"content": "Please type your PIN, then press hash."}))
-                        + &delta(json!({"tool_calls": [{"index": 0, "id": "call_pin",
-                            "type": "function", "function": {"name": "collect_digits",
-                            "arguments": "{\"max\": 8}"}}]}))
-                };
-                let body = body + "data: [DONE]\n\n";
-                ([("content-type", "text/event-stream")], body).into_response()
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
+async fn model_server() -> (String, Requests) {
+    chat_server(|body: &Value| {
+        let answered = body["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .is_some_and(|m| m["role"] == "tool");
+        if answered {
+            sse_chunk(json!({"content": "Thank you, your PIN is accepted."}), None)
+        } else {
+            sse_chunk(
+                json!({"content": "Please type your PIN, then press hash."}),
+                None,
+            ) + &sse_chunk(
+                json!({"tool_calls": [{"index": 0, "id": "call_pin",
+                    "type": "function", "function": {"name": "collect_digits",
+                    "arguments": "{\"max\": 8}"}}]}),
+                None,
+            )
+        }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,12 +7,9 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use common::chat_server::{Requests, chat_server, sse_chunk};
 use std::time::Duration;
 
-use axum::Json;
-use axum::response::IntoResponse;
-use axum::routing::post;
 use common::{SwitchProcess, eventually};
 use loadtests::SippRun;
 use serde_json::{Value, json};
@@ -22,44 +19,26 @@ const TOKEN: &str = "operator-secret-token";
 /// An OpenAI-compatible chat server: to the far end's "5" it answers with a `send_dtmf` call
 /// for "1" (its arguments in two fragments), to anything else with nothing; keeps every
 /// request body.
-async fn model_server() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(move |Json(body): Json<Value>| {
-            let log = log.clone();
-            async move {
-                let menu = body["messages"]
-                    .as_array()
-                    .and_then(|m| m.last())
-                    .is_some_and(|m| m["content"] == "The caller pressed 5");
-                log.lock().unwrap().push(body);
-                let chunk = |delta: Value, finish: Option<&str>| {
-                    let choice = json!({"index": 0, "delta": delta, "finish_reason": finish});
-                    format!("data: {}\n\n", json!({"choices": [choice]}))
-                };
-                let answer = if menu {
-                    chunk(
-                        json!({"tool_calls": [{"index": 0, "id": "call_menu", "type": "function",
-                            "function": {"name": "send_dtmf", "arguments": "{\"digits\": \""}}]}),
-                        None,
-                    ) + &chunk(
-                        json!({"tool_calls": [{"index": 0, "function": {"arguments": "1\"}"}}]}),
-                        Some("tool_calls"),
-                    )
-                } else {
-                    chunk(json!({}), Some("stop"))
-                };
-                let body = answer + "data: [DONE]\n\n";
-                ([("content-type", "text/event-stream")], body).into_response()
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
+async fn model_server() -> (String, Requests) {
+    chat_server(|body: &Value| {
+        let menu = body["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .is_some_and(|m| m["content"] == "The caller pressed 5");
+        if menu {
+            sse_chunk(
+                json!({"tool_calls": [{"index": 0, "id": "call_menu", "type": "function",
+                    "function": {"name": "send_dtmf", "arguments": "{\"digits\": \""}}]}),
+                None,
+            ) + &sse_chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": "1\"}"}}]}),
+                Some("tool_calls"),
+            )
+        } else {
+            sse_chunk(json!({}), Some("stop"))
+        }
+    })
+    .await
 }
 
 /// A new agent of the demo tenant with a language-model brain at `url` that may press keys;
