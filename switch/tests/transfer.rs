@@ -301,3 +301,60 @@ async fn the_admin_api_transfers_a_live_call() {
         .unwrap_or_else(|| panic!("a leg placed for {call_id}: {legs:#?}"));
     assert!(leg.to_uri.contains("+15550100"), "{leg:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caller_who_hangs_up_while_the_transfer_rings_cancels_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (switch, store, tenant, _) = transferring_agent(dir.path()).await;
+    // The target rings until it is cancelled.
+    let target = common::sipp_carrier("uas_ring_no_answer.xml", &[]);
+    switch.add_trunk(TOKEN, "carrier", &target.local_addr().to_string(), "x");
+    switch.set_outbound_policy(TOKEN, &tenant, &["+1555"], 5, 2);
+
+    // The caller hears ringback, gets no BYE in 15 s, and hangs up.
+    let caller = run_caller(&switch, refused_transfer_caller(dir.path())).await;
+    assert!(caller.all_successful(1), "{caller:?}\n{}", switch.log());
+    let report = target.wait().expect("the transfer target finishes");
+    assert_eq!(
+        (report.successful, report.failed),
+        (1, 0),
+        "the ringing target got our CANCEL: {report:?}"
+    );
+    let calls = store.list_calls(Some(&tenant), 5).await.unwrap();
+    let transferred = calls
+        .iter()
+        .find(|c| c.direction == store::Direction::Inbound)
+        .unwrap();
+    let transferred = ended(&store, &transferred.id).await;
+    assert_eq!(transferred.hangup_by.as_deref(), Some("caller"));
+    let leg = calls
+        .iter()
+        .find(|c| c.direction == store::Direction::Outbound)
+        .expect("the transfer call was placed");
+    let leg = eventually_final(&store, &leg.id).await;
+    assert_eq!(leg.state, CallState::Refused, "{leg:?}");
+    assert!(leg.answered_at.is_none());
+    assert_eq!((leg.billed_secs, leg.cost_micros), (0, 0), "{leg:?}");
+    assert_eq!(leg.parent_call_id.as_deref(), Some(transferred.id.as_str()));
+    // Cancelled because the caller left, not at the 30 s ring timeout.
+    let after_caller = leg.ended_at.unwrap() - transferred.ended_at.unwrap();
+    assert!(
+        after_caller < 5_000,
+        "the transfer call ended {after_caller} ms after the caller"
+    );
+}
+
+/// The record of a placed call once it is final (ended, or refused when never answered).
+async fn eventually_final(store: &store::Store, id: &str) -> store::CallRecord {
+    let done = eventually(Duration::from_secs(10), || async {
+        store
+            .get_call(id)
+            .await
+            .unwrap()
+            .is_some_and(|c| matches!(c.state, CallState::Ended | CallState::Refused))
+    })
+    .await;
+    let call = store.get_call(id).await.unwrap().unwrap();
+    assert!(done, "{call:?}");
+    call
+}
