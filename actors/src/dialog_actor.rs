@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use sip::dialog::{CallLeg, DialogState, SessionGrant, TransferProgress, read_transfer_notify};
+use sip::dialog::{
+    CallLeg, DialogState, SessionGrant, TransferProgress, read_transfer_notify, refer_cseq,
+    refer_target, transfer_notify,
+};
 use sip::endpoint::TxId;
 use sip::message::{Method, Request, header_values, set_header};
 use sip::sdp::{LocalMedia, Negotiated, answer_changed, answer_reoffer, parse_offer};
@@ -41,6 +44,9 @@ pub enum DialogMsg {
     /// The call no longer waits for the REFER (it is placing the call itself): later
     /// NOTIFYs about it change nothing.
     StopTransfer,
+    /// Report how the call the far end's REFER asked for went (a final NOTIFY with this
+    /// status).
+    ReferOutcome(u16),
     /// A dialog timer (session timer, reliable provisional) may be due.
     Tick,
 }
@@ -54,6 +60,8 @@ pub struct DialogArgs {
     pub ctx: ChildContext,
     /// The dialog.
     pub dialog: SharedDialog,
+    /// The switch can place the call a REFER from the far end asks for (else 603).
+    pub accepts_refer: bool,
     /// The INVITE to answer, for a call we answer; `None` for a call we placed.
     pub answering: Option<Answering>,
     /// Our SDP (the answer we give, or the offer the callee answered).
@@ -87,6 +95,8 @@ pub struct DialogActorState {
     args: DialogArgs,
     answered: bool,
     transferring: bool,
+    /// The CSeq of the far end's REFER we took, until its final NOTIFY is sent.
+    referred: Option<u32>,
     timers: DialogTimers,
     /// When the scheduled `Tick` is due, if one is.
     armed_at: Option<Instant>,
@@ -229,6 +239,55 @@ impl DialogActorState {
         });
     }
 
+    /// A REFER from the far end (RFC 3515): we are asked to call the target. Taken (202, then
+    /// NOTIFYs of how it goes) when the switch can place calls; the call is placed under the
+    /// tenant's outbound policy, like any other.
+    fn on_refer(&mut self, tx: TxId, request: &Request) {
+        if !self.args.accepts_refer || self.referred.is_some() {
+            return self.respond(tx, request, 603, None);
+        }
+        let (target, cseq) = match (refer_target(request), refer_cseq(request)) {
+            (Ok(target), Some(cseq)) => (target, cseq),
+            _ => return self.respond(tx, request, 400, None),
+        };
+        info!(call_id = %self.args.ctx.call_id, target = %target.uri, "the far end REFERs us: placing the call");
+        self.respond(tx, request, 202, None);
+        self.referred = Some(cseq);
+        self.send_refer_notify(cseq, 100);
+        let _ = self
+            .args
+            .ctx
+            .call
+            .cast(CallMsg::Referred { target: target.uri });
+    }
+
+    /// The final NOTIFY about the far end's REFER.
+    fn notify_referrer(&mut self, status: u16) {
+        if let Some(cseq) = self.referred.take() {
+            self.send_refer_notify(cseq, status);
+        }
+    }
+
+    fn send_refer_notify(&mut self, refer_cseq: u32, status: u16) {
+        let (notify, peer, sip_call_id) = {
+            let mut dialog = self.lock();
+            if dialog.state() != DialogState::Confirmed {
+                return;
+            }
+            (
+                dialog.request(Method::Notify),
+                dialog.peer(),
+                dialog.call_id().to_string(),
+            )
+        };
+        let request = transfer_notify(notify, refer_cseq, status, reason_phrase(status));
+        self.args.sip.send(SipCommand::Request {
+            sip_call_id,
+            request,
+            peer,
+        });
+    }
+
     /// A NOTIFY about our REFER: on success the caller is with the target, and we leave.
     fn on_notify(&mut self, tx: TxId, request: &Request) {
         let progress = match read_transfer_notify(request) {
@@ -321,8 +380,7 @@ impl DialogActorState {
                 self.respond(tx, &request, 200, None);
             }
             Method::Notify => self.on_notify(tx, &request),
-            // Transfers of our caller by the carrier are not taken: policy answer (RFC 3515).
-            Method::Refer => self.respond(tx, &request, 603, None),
+            Method::Refer => self.on_refer(tx, &request),
             Method::Options => self.respond(tx, &request, 200, None),
             _ => self.respond(tx, &request, 501, None),
         }
@@ -343,6 +401,7 @@ impl Actor for DialogActor {
             args,
             answered: false,
             transferring: false,
+            referred: None,
             timers: DialogTimers::default(),
             armed_at: None,
             refresh_cseq: None,
@@ -459,6 +518,7 @@ impl Actor for DialogActor {
             }
             DialogMsg::Sip(SipEvent::Timeout { .. } | SipEvent::Response { .. }) => {}
             DialogMsg::StopTransfer => state.transferring = false,
+            DialogMsg::ReferOutcome(status) => state.notify_referrer(status),
             DialogMsg::Transfer(target) => {
                 if state.lock().state() == DialogState::Confirmed && !state.transferring {
                     state.send_refer(&target);
@@ -493,4 +553,20 @@ fn dtmf_relay_digit(request: &Request) -> Option<char> {
     }
     let body = std::str::from_utf8(&request.body).ok()?;
     rtp::parse_dtmf_relay(body).map(|(digit, _)| digit)
+}
+
+/// The reason phrase of the sipfrag status line in a transfer NOTIFY.
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Trying",
+        200 => "OK",
+        403 => "Forbidden",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        480 => "Temporarily Unavailable",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        603 => "Decline",
+        _ => "Service Unavailable",
+    }
 }

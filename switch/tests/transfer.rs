@@ -358,3 +358,52 @@ async fn eventually_final(store: &store::Store, id: &str) -> store::CallRecord {
     assert!(done, "{call:?}");
     call
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refer_from_the_caller_has_the_agent_call_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let (switch, store, tenant, _) = transferring_agent(dir.path()).await;
+    let target = echoing_target(&switch, &tenant);
+    let sip = switch.sip;
+    let caller = tokio::task::spawn_blocking(move || {
+        SippRun::scenario(&loadtests::scenario_file("uac_refers.xml"))
+            .target(sip)
+            .service("2000")
+            .key("target", "sip:+15550100@192.0.2.1")
+            .timeout(Duration::from_secs(40))
+            .run()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        caller.all_successful(1),
+        "202, NOTIFY 100, NOTIFY 200 once the target answered: {caller:?}\n{}",
+        switch.log()
+    );
+    let report = target.wait().expect("the target finishes");
+    assert_eq!((report.successful, report.failed), (1, 0), "{report:?}");
+    let calls = store.list_calls(Some(&tenant), 5).await.unwrap();
+    let referring = calls
+        .iter()
+        .find(|c| c.direction == store::Direction::Inbound)
+        .unwrap();
+    let placed = calls
+        .iter()
+        .find(|c| c.direction == store::Direction::Outbound)
+        .expect("the switch called the target");
+    let placed = ended(&store, &placed.id).await;
+    assert_eq!(
+        placed.parent_call_id.as_deref(),
+        Some(referring.id.as_str())
+    );
+    assert!(placed.to_uri.contains("+15550100"), "{placed:?}");
+    // The agent's own call: it greets the target.
+    let turns = store.transcript(&placed.id).await.unwrap();
+    assert!(
+        turns
+            .iter()
+            .any(|t| t.speaker == Speaker::Agent && t.text == "Hello."),
+        "{turns:#?}"
+    );
+}

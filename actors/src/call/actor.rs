@@ -215,7 +215,8 @@ impl CallActor {
                     call_id: state.call_id.clone(),
                     target,
                     caller: myself.clone(),
-                    abandoned,
+                    abandoned: Some(abandoned),
+                    join: true,
                 });
                 Vec::new()
             }
@@ -400,6 +401,7 @@ impl ractor::Actor for CallActor {
         .await?;
         let tts = respawn.tts(&myself).await?;
         let agent = respawn.agent(&myself).await?;
+        let accepts_refer = setup.placer.is_some();
         let dialog = spawn_child(
             "dialog",
             DialogActor,
@@ -408,6 +410,7 @@ impl ractor::Actor for CallActor {
             |ctx| DialogArgs {
                 ctx,
                 dialog,
+                accepts_refer,
                 answering: match setup.leg {
                     LegSetup::Inbound {
                         invite,
@@ -606,6 +609,25 @@ impl ractor::Actor for CallActor {
                         .transfer
                         .report(report, state.placer.is_some(), state.refer_timers);
                 Self::transfer_next(&myself, state, next)
+            }
+            CallMsg::Referred { target } => {
+                match &state.placer {
+                    Some(placer) => placer.place(BridgeRequest {
+                        call_id: state.call_id.clone(),
+                        target,
+                        caller: myself.clone(),
+                        abandoned: None,
+                        join: false,
+                    }),
+                    None => {
+                        let _ = state.children.dialog.cast(DialogMsg::ReferOutcome(503));
+                    }
+                }
+                Vec::new()
+            }
+            CallMsg::ReferOutcome(status) => {
+                let _ = state.children.dialog.cast(DialogMsg::ReferOutcome(status));
+                Vec::new()
             }
             CallMsg::ReferUnanswered(generation) => {
                 let next = state

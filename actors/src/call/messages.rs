@@ -108,6 +108,13 @@ pub enum CallMsg {
     TransferReport(TransferReport),
     /// The carrier's answer to our REFER did not come in time (the timer of this generation).
     ReferUnanswered(u64),
+    /// The far end asked us by REFER to call `target` (accepted with 202 already).
+    Referred {
+        /// The Refer-To URI.
+        target: String,
+    },
+    /// How the call the far end's REFER asked for went: 200 answered, else why not.
+    ReferOutcome(u16),
     /// The second call of our transfer answered: join our audio to it.
     Bridged {
         /// That call.

@@ -33,10 +33,15 @@ pub struct BridgeRequest {
     pub call_id: String,
     /// Where to (a number, `tel:` or SIP URI: the user part is dialled through a trunk).
     pub target: String,
-    /// The call actor to bridge with.
+    /// The call actor that asked.
     pub caller: ActorRef<CallMsg>,
-    /// Fails (the sender is dropped) when the transferred call is gone: stop ringing.
-    pub abandoned: oneshot::Receiver<()>,
+    /// Fails (the sender is dropped) when the transferred call is gone: stop ringing. `None`:
+    /// the new call goes on whatever happens to the caller.
+    pub abandoned: Option<oneshot::Receiver<()>>,
+    /// True: once answered, the new call joins `caller`'s audio (our transfer, REFER refused).
+    /// False: it is a call of the agent's own, and `caller` gets [`CallMsg::ReferOutcome`]
+    /// (the far end asked us by REFER to call the target).
+    pub join: bool,
 }
 
 /// The other call of a bridge.

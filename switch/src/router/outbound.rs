@@ -247,7 +247,7 @@ impl Router {
             Err(cause) => {
                 self.write_refusal(&attempt.record, "invite_not_sent").await;
                 if let Some(leg) = &attempt.bridge {
-                    leg.failed();
+                    leg.failed(503);
                 }
                 return Err(OriginateError::Unavailable(cause));
             }

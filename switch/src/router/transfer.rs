@@ -1,8 +1,11 @@
-//! Transfers the carrier would not take by REFER: the router places a second call to the
-//! target, for the transferred call's tenant and agent, through the trunk the call came in on
-//! (else the first trunk), under the tenant's outbound policy like any call it places (a
-//! caller must not talk an agent into dialling premium numbers). Once answered, the new call's
-//! actor joins the transferred call's audio; if it fails, the transferred call hears so.
+//! Calls placed for a transfer, for the asking call's tenant and agent, through the trunk that
+//! call came in on (else the first trunk), under the tenant's outbound policy like any call
+//! the switch places (a caller must not talk an agent, or a REFER, into dialling premium
+//! numbers). Two kinds:
+//! - our transfer the carrier would not take by REFER: once answered, the new call's actor
+//!   joins the transferred call's audio; if it fails, the transferred call's agent says so;
+//! - the far end's REFER asking us to call the target: the new call is the agent's own, and
+//!   the asking call's dialog reports how it went in a NOTIFY.
 
 use std::sync::{Arc, Weak};
 
@@ -17,22 +20,54 @@ use super::Router;
 /// How long the transfer target may ring.
 const TRANSFER_RING_TIMEOUT_SECS: u32 = 30;
 
-/// What an outbound attempt needs to know when it is the second call of a transfer.
+/// What an outbound attempt needs to know when it is placed for a transfer.
 pub(super) struct BridgeLeg {
-    /// The transferred call.
+    /// The call that asked.
     pub(super) peer: BridgePeer,
-    /// Fails when the transferred call is gone: stop ringing.
-    pub(super) abandoned: oneshot::Receiver<()>,
+    /// Fails when the transferred call is gone: stop ringing (`None`: never).
+    pub(super) abandoned: Option<oneshot::Receiver<()>>,
+    /// Join the asking call's audio once answered (else the call is the agent's own).
+    pub(super) join: bool,
 }
 
 impl BridgeLeg {
-    /// The transfer did not reach the target: the transferred call's agent says so.
-    pub(super) fn failed(&self) {
+    /// The call did not reach the target (`status`: the SIP status that says why, for a
+    /// REFER's NOTIFY): the asking call hears so.
+    pub(super) fn failed(&self, status: u16) {
         counter!("transfer_legs_failed_total").increment(1);
-        let _ = self
-            .peer
-            .call
-            .cast(CallMsg::TransferReport(TransferReport::LegFailed));
+        let report = if self.join {
+            CallMsg::TransferReport(TransferReport::LegFailed)
+        } else {
+            CallMsg::ReferOutcome(status)
+        };
+        let _ = self.peer.call.cast(report);
+    }
+
+    /// The target answered a call of the agent's own (a REFER's): the asking call reports it.
+    pub(super) fn answered(&self) {
+        if !self.join {
+            let _ = self.peer.call.cast(CallMsg::ReferOutcome(200));
+        }
+    }
+
+    /// The call the placed call joins once answered, if it is one that joins.
+    pub(super) fn joins(&self) -> Option<BridgePeer> {
+        self.join.then(|| self.peer.clone())
+    }
+}
+
+/// The SIP status a REFER's NOTIFY reports for a placed call that failed with `cause`.
+pub(super) fn status_of_cause(cause: &str) -> u16 {
+    match cause {
+        "busy" => 486,
+        "no_answer" | "unavailable" => 480,
+        "declined" => 603,
+        "number_not_found" => 404,
+        "auth_failed" => 403,
+        other => other
+            .strip_prefix("sip_")
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(503),
     }
 }
 
@@ -51,6 +86,7 @@ impl LegPlacer for BridgePlacer {
                     call: request.caller,
                 },
                 abandoned: request.abandoned,
+                join: request.join,
             });
             let placed = match router.upgrade() {
                 Some(router) => {
@@ -64,7 +100,7 @@ impl LegPlacer for BridgePlacer {
                 info!(call_id = %request.call_id, target = %request.target, %why, "transfer call not placed");
                 // Still here: the attempt never took it, so nobody told the call yet.
                 if let Some(leg) = leg {
-                    leg.failed();
+                    leg.failed(403);
                 }
             }
         });
@@ -146,7 +182,15 @@ pub(super) fn transfer_number(target: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::transfer_number;
+    use super::{status_of_cause, transfer_number};
+
+    #[test]
+    fn a_refers_notify_says_why_the_call_failed() {
+        assert_eq!(status_of_cause("busy"), 486);
+        assert_eq!(status_of_cause("no_answer"), 480);
+        assert_eq!(status_of_cause("sip_502"), 502);
+        assert_eq!(status_of_cause("internal_error"), 503);
+    }
 
     #[test]
     fn targets_dial_their_user_part() {

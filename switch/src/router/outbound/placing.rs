@@ -18,7 +18,7 @@ use tracing::{info, warn};
 
 use super::{Attempt, CANCEL_GRACE, Failure, MAX_CHALLENGES, MAX_REDIRECTS};
 use crate::router::Router;
-use crate::router::transfer::BridgeLeg;
+use crate::router::transfer::{BridgeLeg, status_of_cause};
 
 impl Router {
     /// Sends attempt number `cseq` of the INVITE; its events go to `events`.
@@ -63,7 +63,7 @@ impl Router {
                 info!(call_id = %attempt.call_id, cause = %failure.cause, "outbound call not answered");
                 self.write_refusal(&attempt.record, &failure.cause).await;
                 if let Some(leg) = &attempt.bridge {
-                    leg.failed();
+                    leg.failed(status_of_cause(&failure.cause));
                 }
             }
         }
@@ -254,7 +254,7 @@ impl Router {
                 self.bye(&mut dialog);
                 self.write_refusal(&attempt.record, "bad_sdp").await;
                 if let Some(leg) = &attempt.bridge {
-                    leg.failed();
+                    leg.failed(488);
                 }
                 return;
             }
@@ -304,21 +304,25 @@ impl Router {
                 first_increment_paid,
             },
             speech,
-            // The second call of a transfer joins the transferred call; it does not transfer.
-            placer: if bridge.is_some() {
-                None
-            } else {
-                self.leg_placer()
+            // The second call of our transfer joins the transferred call; it does not transfer.
+            placer: match bridge.as_ref().and_then(BridgeLeg::joins) {
+                Some(_) => None,
+                None => self.leg_placer(),
             },
-            bridge_with: bridge.as_ref().map(|leg| leg.peer.clone()),
+            bridge_with: bridge.as_ref().and_then(BridgeLeg::joins),
         };
         match self.start_call(setup).await {
-            Ok(_) => info!(%call_id, "outbound call answered"),
+            Ok(_) => {
+                info!(%call_id, "outbound call answered");
+                if let Some(leg) = &bridge {
+                    leg.answered();
+                }
+            }
             Err(cause) => {
                 self.bye(&mut dialog);
                 self.write_refusal(&record, cause).await;
                 if let Some(leg) = &bridge {
-                    leg.failed();
+                    leg.failed(503);
                 }
             }
         }
@@ -328,10 +332,13 @@ impl Router {
 /// Resolves when the transferred call this attempt rings for is gone; never for other calls.
 async fn abandoned(bridge: &mut Option<BridgeLeg>) {
     match bridge {
-        Some(leg) => {
-            let _ = (&mut leg.abandoned).await;
+        Some(BridgeLeg {
+            abandoned: Some(abandoned),
+            ..
+        }) => {
+            let _ = abandoned.await;
         }
-        None => std::future::pending().await,
+        _ => std::future::pending().await,
     }
 }
 
