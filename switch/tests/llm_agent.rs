@@ -80,7 +80,10 @@ async fn call_with_a_request(
         SippRun::scenario(&scenario)
             .target(sip)
             .service("4000")
-            .call_duration(Duration::from_secs(12))
+            // The caller stays 16 s after it starts its ~6 s request: room for a slow
+            // recognizer on a loaded machine, then the model's answer (or its retries and the
+            // fallback) before the caller hangs up.
+            .call_duration(Duration::from_secs(16))
             .timeout(Duration::from_secs(40))
             .run()
     })
