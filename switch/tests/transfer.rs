@@ -132,10 +132,11 @@ fn refused_transfer_caller(dir: &std::path::Path) -> std::path::PathBuf {
     scenario
 }
 
-async fn run_caller(switch: &SwitchProcess, scenario: std::path::PathBuf) -> loadtests::SippReport {
+/// Runs `caller` against the agent on 2000, to its end.
+async fn run_caller(switch: &SwitchProcess, caller: SippRun) -> loadtests::SippReport {
     let sip = switch.sip;
     tokio::task::spawn_blocking(move || {
-        SippRun::scenario(&scenario)
+        caller
             .target(sip)
             .service("2000")
             .timeout(Duration::from_secs(60))
@@ -146,13 +147,30 @@ async fn run_caller(switch: &SwitchProcess, scenario: std::path::PathBuf) -> loa
     .unwrap()
 }
 
-async fn ended(store: &store::Store, id: &str) -> store::CallRecord {
+/// The caller's call and the call the switch placed for it, of `tenant`.
+async fn caller_and_placed(
+    store: &store::Store,
+    tenant: &str,
+) -> (store::CallRecord, store::CallRecord) {
+    let calls = store.list_calls(Some(tenant), 5).await.unwrap();
+    let of = |direction| calls.iter().find(|c| c.direction == direction).cloned();
+    match (
+        of(store::Direction::Inbound),
+        of(store::Direction::Outbound),
+    ) {
+        (Some(caller), Some(placed)) => (caller, placed),
+        _ => panic!("the caller's call and a placed one: {calls:#?}"),
+    }
+}
+
+/// The record of call `id` once its state is one of `states`.
+async fn settled(store: &store::Store, id: &str, states: &[CallState]) -> store::CallRecord {
     let done = eventually(Duration::from_secs(10), || async {
         store
             .get_call(id)
             .await
             .unwrap()
-            .is_some_and(|c| c.state == CallState::Ended)
+            .is_some_and(|c| states.contains(&c.state))
     })
     .await;
     let call = store.get_call(id).await.unwrap().unwrap();
@@ -166,7 +184,11 @@ async fn a_refused_refer_is_bridged_through_a_call_of_our_own() {
     let (switch, store, tenant, recordings) = transferring_agent(dir.path()).await;
     let target = echoing_target(&switch, &tenant);
 
-    let caller = run_caller(&switch, refused_transfer_caller(dir.path())).await;
+    let caller = run_caller(
+        &switch,
+        SippRun::scenario(&refused_transfer_caller(dir.path())),
+    )
+    .await;
     assert!(
         caller.all_successful(1),
         "REFER refused, then the switch's BYE when the target hangs up: {caller:?}\n{}",
@@ -177,16 +199,9 @@ async fn a_refused_refer_is_bridged_through_a_call_of_our_own() {
 
     let calls = store.list_calls(Some(&tenant), 5).await.unwrap();
     assert_eq!(calls.len(), 2, "{calls:#?}");
-    let leg = calls
-        .iter()
-        .find(|c| c.direction == store::Direction::Outbound)
-        .expect("the switch placed the transfer call");
-    let transferred = calls
-        .iter()
-        .find(|c| c.direction == store::Direction::Inbound)
-        .unwrap();
-    let leg = ended(&store, &leg.id).await;
-    let transferred = ended(&store, &transferred.id).await;
+    let (transferred, leg) = caller_and_placed(&store, &tenant).await;
+    let leg = settled(&store, &leg.id, &[CallState::Ended]).await;
+    let transferred = settled(&store, &transferred.id, &[CallState::Ended]).await;
     assert!(leg.to_uri.contains("+15550100"), "{leg:?}");
     assert_eq!(leg.parent_call_id.as_deref(), Some(transferred.id.as_str()));
     let (code, legs) = switch.api(
@@ -239,11 +254,15 @@ async fn a_refused_refer_the_tenant_may_not_place_leaves_the_caller_with_the_age
     let dir = tempfile::tempdir().unwrap();
     let (switch, store, tenant, _) = transferring_agent(dir.path()).await;
     // No outbound policy: the tenant may not place calls, so the switch will not dial the target.
-    let caller = run_caller(&switch, refused_transfer_caller(dir.path())).await;
+    let caller = run_caller(
+        &switch,
+        SippRun::scenario(&refused_transfer_caller(dir.path())),
+    )
+    .await;
     assert!(caller.all_successful(1), "{caller:?}\n{}", switch.log());
     let calls = store.list_calls(Some(&tenant), 5).await.unwrap();
     assert_eq!(calls.len(), 1, "no call was placed: {calls:#?}");
-    let call = ended(&store, &calls[0].id).await;
+    let call = settled(&store, &calls[0].id, &[CallState::Ended]).await;
     assert_eq!(call.hangup_by.as_deref(), Some("caller"), "{call:?}");
     let turns = store.transcript(&call.id).await.unwrap();
     assert!(
@@ -312,7 +331,11 @@ async fn a_caller_who_hangs_up_while_the_transfer_rings_cancels_it() {
     switch.set_outbound_policy(TOKEN, &tenant, &["+1555"], 5, 2);
 
     // The caller hears ringback, gets no BYE in 15 s, and hangs up.
-    let caller = run_caller(&switch, refused_transfer_caller(dir.path())).await;
+    let caller = run_caller(
+        &switch,
+        SippRun::scenario(&refused_transfer_caller(dir.path())),
+    )
+    .await;
     assert!(caller.all_successful(1), "{caller:?}\n{}", switch.log());
     let report = target.wait().expect("the transfer target finishes");
     assert_eq!(
@@ -320,18 +343,11 @@ async fn a_caller_who_hangs_up_while_the_transfer_rings_cancels_it() {
         (1, 0),
         "the ringing target got our CANCEL: {report:?}"
     );
-    let calls = store.list_calls(Some(&tenant), 5).await.unwrap();
-    let transferred = calls
-        .iter()
-        .find(|c| c.direction == store::Direction::Inbound)
-        .unwrap();
-    let transferred = ended(&store, &transferred.id).await;
+    let (transferred, leg) = caller_and_placed(&store, &tenant).await;
+    let transferred = settled(&store, &transferred.id, &[CallState::Ended]).await;
     assert_eq!(transferred.hangup_by.as_deref(), Some("caller"));
-    let leg = calls
-        .iter()
-        .find(|c| c.direction == store::Direction::Outbound)
-        .expect("the transfer call was placed");
-    let leg = eventually_final(&store, &leg.id).await;
+    let final_states = [CallState::Ended, CallState::Refused];
+    let leg = settled(&store, &leg.id, &final_states).await;
     assert_eq!(leg.state, CallState::Refused, "{leg:?}");
     assert!(leg.answered_at.is_none());
     assert_eq!((leg.billed_secs, leg.cost_micros), (0, 0), "{leg:?}");
@@ -344,38 +360,14 @@ async fn a_caller_who_hangs_up_while_the_transfer_rings_cancels_it() {
     );
 }
 
-/// The record of a placed call once it is final (ended, or refused when never answered).
-async fn eventually_final(store: &store::Store, id: &str) -> store::CallRecord {
-    let done = eventually(Duration::from_secs(10), || async {
-        store
-            .get_call(id)
-            .await
-            .unwrap()
-            .is_some_and(|c| matches!(c.state, CallState::Ended | CallState::Refused))
-    })
-    .await;
-    let call = store.get_call(id).await.unwrap().unwrap();
-    assert!(done, "{call:?}");
-    call
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refer_from_the_caller_has_the_agent_call_the_target() {
     let dir = tempfile::tempdir().unwrap();
     let (switch, store, tenant, _) = transferring_agent(dir.path()).await;
     let target = echoing_target(&switch, &tenant);
-    let sip = switch.sip;
-    let caller = tokio::task::spawn_blocking(move || {
-        SippRun::scenario(&loadtests::scenario_file("uac_refers.xml"))
-            .target(sip)
-            .service("2000")
-            .key("target", "sip:+15550100@192.0.2.1")
-            .timeout(Duration::from_secs(40))
-            .run()
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let refers = SippRun::scenario(&loadtests::scenario_file("uac_refers.xml"))
+        .key("target", "sip:+15550100@192.0.2.1");
+    let caller = run_caller(&switch, refers).await;
     assert!(
         caller.all_successful(1),
         "202, NOTIFY 100, NOTIFY 200 once the target answered: {caller:?}\n{}",
@@ -383,16 +375,8 @@ async fn a_refer_from_the_caller_has_the_agent_call_the_target() {
     );
     let report = target.wait().expect("the target finishes");
     assert_eq!((report.successful, report.failed), (1, 0), "{report:?}");
-    let calls = store.list_calls(Some(&tenant), 5).await.unwrap();
-    let referring = calls
-        .iter()
-        .find(|c| c.direction == store::Direction::Inbound)
-        .unwrap();
-    let placed = calls
-        .iter()
-        .find(|c| c.direction == store::Direction::Outbound)
-        .expect("the switch called the target");
-    let placed = ended(&store, &placed.id).await;
+    let (referring, placed) = caller_and_placed(&store, &tenant).await;
+    let placed = settled(&store, &placed.id, &[CallState::Ended]).await;
     assert_eq!(
         placed.parent_call_id.as_deref(),
         Some(referring.id.as_str())

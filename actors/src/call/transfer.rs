@@ -166,15 +166,9 @@ impl Transfer {
         *self = Transfer::Placing { _keep: keep };
     }
 
-    /// The second call answered: bridge with it, or hand it back when nothing waits for it.
-    pub(crate) fn bridged(&mut self, peer: BridgePeer) -> Result<(), BridgePeer> {
-        match self {
-            Transfer::Placing { .. } => {
-                *self = Transfer::Bridged { peer };
-                Ok(())
-            }
-            _ => Err(peer),
-        }
+    /// A placed call that answers now is joined (else nothing waits for it any more).
+    pub(crate) fn awaits_bridge(&self) -> bool {
+        matches!(self, Transfer::Placing { .. })
     }
 
     /// The call bridged with this one, if any.

@@ -278,6 +278,7 @@ impl Router {
         let media = self
             .media_setup(socket, lease, &negotiated, &agent, &call_id)
             .await;
+        let joins = bridge.as_ref().and_then(BridgeLeg::joins);
         let setup = CallSetup {
             call_id: call_id.clone(),
             sip_call_id: invite.call_id.clone(),
@@ -305,11 +306,12 @@ impl Router {
             },
             speech,
             // The second call of our transfer joins the transferred call; it does not transfer.
-            placer: match bridge.as_ref().and_then(BridgeLeg::joins) {
-                Some(_) => None,
-                None => self.leg_placer(),
+            placer: if joins.is_some() {
+                None
+            } else {
+                self.leg_placer()
             },
-            bridge_with: bridge.as_ref().and_then(BridgeLeg::joins),
+            bridge_with: joins,
         };
         match self.start_call(setup).await {
             Ok(_) => {
