@@ -1,5 +1,7 @@
 //! Call records: turns the call actors' lifecycle reports into rows, written off the call path.
 
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use actors::outcome::{CallEvents, CallOutcome, Speaker, TranscriptEntry, Usage};
@@ -14,34 +16,74 @@ use tracing::error;
 
 pub use actors::outcome::unix_ms;
 
+/// How many writer tasks share the record writes. A call's writes all go to one of them (by a
+/// hash of its id), so they happen in the order the call reported them (its answer before its
+/// end, its turns in order), while different calls are written side by side.
+const WRITER_SHARDS: usize = 8;
+
+/// One write the call actors asked for, queued to the call's writer.
+enum RecordWrite {
+    Answered { call_id: String, at: SystemTime },
+    Turn { call_id: String, turn: NewTurn },
+    Ended(Box<CallOutcome>),
+}
+
+impl RecordWrite {
+    fn call_id(&self) -> &str {
+        match self {
+            RecordWrite::Answered { call_id, .. } | RecordWrite::Turn { call_id, .. } => call_id,
+            RecordWrite::Ended(outcome) => &outcome.call_id,
+        }
+    }
+}
+
 /// Writes call records, transcript turns and cost lines to the store.
 #[derive(Clone)]
 pub struct StoreCallEvents {
+    /// The writer shards: a call's writes always go to the same one, in order. Without that, an
+    /// answer reported just before the end (a BYE that confirms a call whose ACK was lost) could
+    /// be written after it, and the record would stay unanswered.
+    shards: Arc<[mpsc::UnboundedSender<RecordWrite>]>,
+}
+
+/// What a writer shard needs to write.
+#[derive(Clone)]
+struct RecordStore {
     store: Store,
     pricing: PricingConfig,
     events: TenantEvents,
-    /// Turns go through one writer task, so each call's turns are numbered in order.
-    turns: mpsc::UnboundedSender<(String, NewTurn)>,
 }
 
 impl StoreCallEvents {
-    /// Over `store`, pricing provider usage with `pricing`. Spawns the transcript writer, so it
+    /// Over `store`, pricing provider usage with `pricing`. Spawns the writer tasks, so it
     /// must be called inside a tokio runtime.
     pub fn new(store: Store, pricing: PricingConfig, events: TenantEvents) -> Self {
-        let (turns, mut queue) = mpsc::unbounded_channel::<(String, NewTurn)>();
-        let writer = store.clone();
-        tokio::spawn(async move {
-            while let Some((call_id, turn)) = queue.recv().await {
-                if let Err(err) = writer.append_turn(&call_id, &turn).await {
-                    error!(%call_id, %err, "transcript turn not written");
-                }
-            }
-        });
-        StoreCallEvents {
+        let target = RecordStore {
             store,
             pricing,
             events,
-            turns,
+        };
+        let shards = (0..WRITER_SHARDS)
+            .map(|_| {
+                let (sender, mut queue) = mpsc::unbounded_channel::<RecordWrite>();
+                let target = target.clone();
+                tokio::spawn(async move {
+                    while let Some(write) = queue.recv().await {
+                        target.write(write).await;
+                    }
+                });
+                sender
+            })
+            .collect();
+        StoreCallEvents { shards }
+    }
+
+    fn queue(&self, write: RecordWrite) {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        write.call_id().hash(&mut hasher);
+        let shard = &self.shards[(hasher.finish() % self.shards.len() as u64) as usize];
+        if let Err(mpsc::error::SendError(lost)) = shard.send(write) {
+            error!(call_id = %lost.call_id(), "call record writer stopped: write lost");
         }
     }
 }
@@ -123,16 +165,65 @@ pub fn cost_lines(usage: &Usage, pricing: &PricingConfig) -> Vec<NewCostLine> {
     lines
 }
 
+impl RecordStore {
+    async fn write(&self, write: RecordWrite) {
+        match write {
+            RecordWrite::Answered { call_id, at } => {
+                match self.store.mark_answered(&call_id, unix_ms(at)).await {
+                    Ok(()) => {
+                        self.events
+                            .call_record(&call_id, EventKind::CallAnswered)
+                            .await
+                    }
+                    Err(err) => error!(%call_id, %err, "call record: answer not written"),
+                }
+            }
+            RecordWrite::Turn { call_id, turn } => {
+                if let Err(err) = self.store.append_turn(&call_id, &turn).await {
+                    error!(%call_id, %err, "transcript turn not written");
+                }
+            }
+            RecordWrite::Ended(outcome) => self.end(&outcome).await,
+        }
+    }
+
+    async fn end(&self, outcome: &CallOutcome) {
+        let call_id = &outcome.call_id;
+        for line in &cost_lines(&outcome.usage, &self.pricing) {
+            if let Err(err) = self.store.add_cost_line(call_id, line).await {
+                error!(%call_id, %err, "cost line not written");
+            }
+        }
+        if outcome.answered_at.is_none() {
+            // The meter's settlement refunds the reservation; this covers a settlement
+            // that did not get written (a no-op when it did).
+            if let Err(err) = self.store.refund_unanswered_call(call_id).await {
+                error!(%call_id, %err, "reservation of an unanswered call not refunded");
+            }
+        }
+        let media = outcome
+            .media
+            .as_ref()
+            .and_then(|m| serde_json::to_string(m).ok());
+        let end = CallEnd {
+            state: CallState::Ended,
+            ended_at: unix_ms(outcome.ended_at),
+            hangup_cause: Some(outcome.cause.clone()),
+            hangup_by: Some(outcome.hangup_by.as_str().to_string()),
+            media,
+        };
+        match self.store.finish_call(call_id, &end).await {
+            Ok(()) => self.events.call_record(call_id, EventKind::CallEnded).await,
+            Err(err) => error!(%call_id, %err, "call record: end not written"),
+        }
+    }
+}
+
 impl CallEvents for StoreCallEvents {
     fn answered(&self, call_id: &str, at: SystemTime) {
-        let store = self.store.clone();
-        let events = self.events.clone();
-        let call_id = call_id.to_string();
-        tokio::spawn(async move {
-            match store.mark_answered(&call_id, unix_ms(at)).await {
-                Ok(()) => events.call_record(&call_id, EventKind::CallAnswered).await,
-                Err(err) => error!(%call_id, %err, "call record: answer not written"),
-            }
+        self.queue(RecordWrite::Answered {
+            call_id: call_id.to_string(),
+            at,
         });
     }
 
@@ -148,51 +239,15 @@ impl CallEvents for StoreCallEvents {
             interrupted: entry.interrupted,
             latency: entry.latency.map(|l| l.to_string()),
         };
-        if self.turns.send((call_id.to_string(), turn)).is_err() {
-            error!(%call_id, "transcript writer stopped: turn lost");
-        }
+        self.queue(RecordWrite::Turn {
+            call_id: call_id.to_string(),
+            turn,
+        });
     }
 
     fn ended(&self, outcome: CallOutcome) {
         count_ended(&outcome);
-        let store = self.store.clone();
-        let lines = cost_lines(&outcome.usage, &self.pricing);
-        let events = self.events.clone();
-        tokio::spawn(async move {
-            for line in &lines {
-                if let Err(err) = store.add_cost_line(&outcome.call_id, line).await {
-                    error!(call_id = %outcome.call_id, %err, "cost line not written");
-                }
-            }
-            if outcome.answered_at.is_none() {
-                // The meter's settlement refunds the reservation; this covers a settlement
-                // that did not get written (a no-op when it did).
-                if let Err(err) = store.refund_unanswered_call(&outcome.call_id).await {
-                    error!(call_id = %outcome.call_id, %err, "reservation of an unanswered call not refunded");
-                }
-            }
-            let media = outcome
-                .media
-                .as_ref()
-                .and_then(|m| serde_json::to_string(m).ok());
-            let end = CallEnd {
-                state: CallState::Ended,
-                ended_at: unix_ms(outcome.ended_at),
-                hangup_cause: Some(outcome.cause.clone()),
-                hangup_by: Some(outcome.hangup_by.as_str().to_string()),
-                media,
-            };
-            match store.finish_call(&outcome.call_id, &end).await {
-                Ok(()) => {
-                    events
-                        .call_record(&outcome.call_id, EventKind::CallEnded)
-                        .await
-                }
-                Err(err) => {
-                    error!(call_id = %outcome.call_id, %err, "call record: end not written")
-                }
-            }
-        });
+        self.queue(RecordWrite::Ended(Box::new(outcome)));
     }
 }
 
