@@ -24,6 +24,7 @@ pub mod meter;
 pub mod outcome;
 pub mod providers;
 pub mod registry;
+mod sentences;
 pub mod sip_link;
 pub mod spec;
 pub mod stt_actor;

@@ -1,5 +1,8 @@
-//! Cuts streamed model text into sentences as it arrives, so the first sentence can be spoken
-//! while the model is still writing the rest.
+//! Cuts text into sentences: a language model's as it streams in, so the first sentence can be
+//! spoken while the model is still writing the rest, and a whole answer (a greeting, a scripted
+//! reply), so each sentence is its own phrase: synthesized and cached on its own, the first one
+//! playing while the next is synthesized, and a barge-in's transcript keeps the sentences the
+//! caller heard.
 //!
 //! A sentence ends at `.`, `!`, `?` or `…` (runs such as `?!` or `...` count as one), plus any
 //! closing quotes or brackets, when whitespace follows. An ending at the very end of the text
@@ -45,6 +48,14 @@ impl SentenceSplitter {
         let rest = std::mem::take(&mut self.pending);
         let rest = rest.trim();
         (!rest.is_empty()).then(|| rest.to_owned())
+    }
+
+    /// The sentences of a whole text.
+    pub(crate) fn split(text: &str) -> Vec<String> {
+        let mut splitter = SentenceSplitter::default();
+        let mut sentences = splitter.push(text);
+        sentences.extend(splitter.finish());
+        sentences
     }
 
     /// Byte offset just past the first complete sentence of `pending`.

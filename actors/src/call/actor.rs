@@ -138,7 +138,9 @@ impl CallActor {
                     let _ = c.agent.cast(AgentMsg::Input { turn, input });
                 }
                 Effect::Interrupt => {
-                    let _ = c.media.cast(MediaMsg::Flush);
+                    let _ = c.media.cast(MediaMsg::BargeIn {
+                        decided: Instant::now(),
+                    });
                     let _ = c.tts.cast(TtsMsg::Cancel);
                     let _ = c.agent.cast(AgentMsg::Cancel);
                     metrics::counter!("barge_ins_total").increment(1);

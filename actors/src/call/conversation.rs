@@ -11,6 +11,7 @@ use super::latency::{Produced, Recognized, Timing, TurnLatency};
 use crate::agent::{BrainOutput, CallerInput, DigitRequest, KeysSent, ToolCall};
 use crate::media::{Edge, PlayoutMark};
 use crate::outcome::{Speaker, TranscriptEntry};
+use crate::sentences::SentenceSplitter;
 use crate::tts_actor::Utterance;
 
 /// Words that do not make a turn (or an interruption) on their own.
@@ -205,20 +206,23 @@ impl Conversation {
         effects
     }
 
+    /// Speaks `text`, a sentence a phrase (see [`SentenceSplitter::split`]).
     fn say(&mut self, text: String, at: Instant, effects: &mut Vec<Effect>) {
         let Some(turn) = &mut self.turn else { return };
         turn.timing.words(at, None);
-        let phrase = turn.phrases.len() as u32;
-        turn.phrases.push(Phrase {
-            text: text.clone(),
-            started: false,
-            ended: false,
-        });
-        effects.push(Effect::Speak(Utterance {
-            turn: turn.id,
-            phrase,
-            text,
-        }));
+        for text in SentenceSplitter::split(&text) {
+            let phrase = turn.phrases.len() as u32;
+            turn.phrases.push(Phrase {
+                text: text.clone(),
+                started: false,
+                ended: false,
+            });
+            effects.push(Effect::Speak(Utterance {
+                turn: turn.id,
+                phrase,
+                text,
+            }));
+        }
     }
 
     /// The recognizer's final for a caller turn whose speech ended at `speech_ended`.

@@ -23,8 +23,14 @@ use crate::mailbox::Depth;
 pub enum MediaMsg {
     /// The call is answered: start sending paced RTP.
     Start,
-    /// Drop queued playout (barge-in).
+    /// Drop queued playout (the agent's words are no longer wanted: a transfer begins).
     Flush,
+    /// The caller interrupted the agent: drop queued playout, and measure how soon it stopped
+    /// after `decided`, when the call decided so.
+    BargeIn {
+        /// When the call decided.
+        decided: std::time::Instant,
+    },
     /// A re-offer changed the media (hold, resume, new address).
     Direction {
         /// Send RTP.
@@ -168,7 +174,8 @@ impl Actor for MediaActor {
                     children: Vec::new(),
                 });
             }
-            MediaMsg::Flush => state.control.send(Control::Flush)?,
+            MediaMsg::Flush => state.control.send(Control::Flush(None))?,
+            MediaMsg::BargeIn { decided } => state.control.send(Control::Flush(Some(decided)))?,
             MediaMsg::Direction {
                 sends,
                 receives,

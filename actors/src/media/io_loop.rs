@@ -19,6 +19,7 @@ use tokio::time::{Instant, sleep_until};
 use tracing::{debug, warn};
 
 use super::PcmFrame;
+use super::barge_in::BargeIns;
 use super::bridge::BridgeAudio;
 use super::dtmf_out::DtmfOut;
 use super::inbound::{Datagram, Inbound};
@@ -35,8 +36,9 @@ use crate::outcome::HangupBy;
 pub(crate) enum Control {
     /// Start sending paced frames.
     Start,
-    /// Drop every queued frame (barge-in).
-    Flush,
+    /// Drop every queued frame; with the time the call decided the caller interrupted, when
+    /// that is why (barge-in).
+    Flush(Option<std::time::Instant>),
     /// Report counters.
     Report(oneshot::Sender<MediaReport>),
     /// Hold, resume or a new address.
@@ -88,6 +90,7 @@ struct Loop {
     bridge: Option<BridgeAudio>,
     bridge_dropped: u64,
     dtmf_out: DtmfOut,
+    barge_ins: BargeIns,
 }
 
 impl Loop {
@@ -106,6 +109,9 @@ impl Loop {
             stt_dropped_frames: self.stt_dropped,
             recording_dropped_frames: self.io.recorder.as_ref().map_or(0, Recorder::dropped),
             bridge_dropped_frames: self.bridge_dropped,
+            barge_ins: self.barge_ins.count(),
+            barge_in_flushed_frames: self.barge_ins.flushed_frames(),
+            barge_in_stop_ms: self.barge_ins.slowest_stop_ms(),
         }
     }
 
@@ -117,6 +123,7 @@ impl Loop {
         payload: &mut [u8; rtp::FRAME_SAMPLES],
     ) {
         let std_now = now.into_std();
+        self.barge_ins.tick(std_now);
         let mut started = None;
         let agent = loop {
             match self.io.playout.try_recv() {
@@ -298,6 +305,7 @@ pub(crate) async fn run(io: MediaIo, mut control: mpsc::UnboundedReceiver<Contro
         bridge: None,
         bridge_dropped: 0,
         dtmf_out,
+        barge_ins: BargeIns::default(),
     };
     let mut receiving = true;
     let mut pacer: Option<Pacer> = None;
@@ -350,7 +358,15 @@ pub(crate) async fn run(io: MediaIo, mut control: mpsc::UnboundedReceiver<Contro
                     inactivity.as_mut().reset(now + state.io.media_timeout);
                 }
                 Some(Control::Start) => {}
-                Some(Control::Flush) => while state.io.playout.try_recv().is_ok() {},
+                Some(Control::Flush(barge_in)) => {
+                    let mut frames = 0;
+                    while let Ok(item) = state.io.playout.try_recv() {
+                        frames += u64::from(matches!(item, Playout::Frame(_)));
+                    }
+                    if let Some(decided) = barge_in {
+                        state.barge_ins.flushed(decided, frames);
+                    }
+                }
                 Some(Control::Report(reply)) => { let _ = reply.send(state.report()); }
                 Some(Control::CallerAudio(tx)) => state.io.caller_audio = Some(tx),
                 Some(Control::Ringback(on)) => state.ringback = on.then(Ringback::default),

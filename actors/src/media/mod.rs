@@ -11,6 +11,7 @@
 //! bounded channel the media task drains at 50 frames per second.
 
 mod actor;
+mod barge_in;
 mod bridge;
 mod dtmf_out;
 mod inbound;

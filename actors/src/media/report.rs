@@ -28,4 +28,11 @@ pub struct MediaReport {
     pub recording_dropped_frames: u64,
     /// Caller frames a bridged call could not take in time (transfers by a second call).
     pub bridge_dropped_frames: u64,
+    /// Times the caller interrupted the agent (barge-in): its queued audio was dropped.
+    pub barge_ins: u64,
+    /// Agent frames (20 ms each) those barge-ins dropped.
+    pub barge_in_flushed_frames: u64,
+    /// The longest a barge-in's caller kept hearing the agent, from the call's decision to the
+    /// first packet without the dropped audio, in milliseconds.
+    pub barge_in_stop_ms: Option<f64>,
 }

@@ -15,7 +15,6 @@
 //! nothing has been said yet, a circuit breaker, and an optional fallback brain.
 
 mod brain;
-mod sentences;
 mod sse;
 mod wire;
 

@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 use tracing::warn;
 
 use super::OpenAiChatConfig;
-use super::sentences::SentenceSplitter;
 use crate::agent::{
     BrainOutput, BrainUsage, CallerInput, DigitRequest, Exchange, KeysSent, MAX_DIGITS, ToolCall,
     check_keys,
 };
+use crate::sentences::SentenceSplitter;
 
 /// The tools a model can be given, by name.
 pub(crate) const KNOWN_TOOLS: [&str; 4] = ["hangup", "transfer", "collect_digits", "send_dtmf"];
