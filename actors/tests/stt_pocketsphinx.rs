@@ -10,12 +10,13 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use actors::providers::stt::{
-    FRAME_SAMPLES, PocketSphinxConfig, PocketSphinxStt, SttError, SttEvent, SttOptions,
-    SttProvider, SttSession,
+    FRAME_SAMPLES, PocketSphinxConfig, PocketSphinxStt, SttError, SttOptions, SttProvider,
 };
-use actors::providers::tts::{EspeakTts, TtsProvider};
+use actors::providers::tts::EspeakTts;
 use actors::spec::{AgentSpec, Brain};
-use tokio::sync::mpsc::UnboundedReceiver;
+
+mod phone_line;
+use phone_line::{next_final, on_the_phone, push_all};
 
 /// One pool for the whole file: loading decoders costs about half a second each.
 fn stt() -> &'static PocketSphinxStt {
@@ -34,90 +35,11 @@ fn demo_rules() -> Vec<Vec<String>> {
     }
 }
 
-/// A second-order RBJ filter section over `x`.
-fn biquad(x: &[f64], b: [f64; 3], a: [f64; 3]) -> Vec<f64> {
-    let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
-    x.iter()
-        .map(|&x0| {
-            let y0 = (b[0] * x0 + b[1] * x1 + b[2] * x2 - a[1] * y1 - a[2] * y2) / a[0];
-            (x2, x1, y2, y1) = (x1, x0, y1, y0);
-            y0
-        })
-        .collect()
-}
-
-/// What a caller's voice looks like after the phone network: 300–3400 Hz, through µ-law.
-fn telephone(pcm: &[i16]) -> Vec<i16> {
-    use std::f64::consts::{FRAC_1_SQRT_2, PI};
-    let coefficients = |f: f64| {
-        let w = 2.0 * PI * f / 8_000.0;
-        (w.cos(), w.sin() / (2.0 * FRAC_1_SQRT_2))
-    };
-    let x: Vec<f64> = pcm.iter().map(|&s| f64::from(s)).collect();
-    let (c, al) = coefficients(300.0);
-    let x = biquad(
-        &x,
-        [(1.0 + c) / 2.0, -(1.0 + c), (1.0 + c) / 2.0],
-        [1.0 + al, -2.0 * c, 1.0 - al],
-    );
-    let (c, al) = coefficients(3_400.0);
-    let x = biquad(
-        &x,
-        [(1.0 - c) / 2.0, 1.0 - c, (1.0 - c) / 2.0],
-        [1.0 + al, -2.0 * c, 1.0 - al],
-    );
-    let pcm: Vec<i16> = x
-        .iter()
-        .map(|&v| v.round().clamp(-32_768.0, 32_767.0) as i16)
-        .collect();
-    let mut law = vec![0u8; pcm.len()];
-    rtp::G711::Pcmu.encode(&pcm, &mut law);
-    let mut out = vec![0i16; pcm.len()];
-    rtp::G711::Pcmu.decode(&law, &mut out);
-    out
-}
-
 /// `text` spoken by en-us at 140 wpm over the phone, with 300 ms of silence before and
 /// 400 ms after (what the end-of-turn detector lets through).
 async fn caller_says(text: &str) -> Vec<i16> {
     let tts = EspeakTts::start("en-us", 140).expect("espeak-ng is installed");
-    let speech = tts.synthesize(text).await.expect("synthesizes");
-    let mut audio = vec![0i16; 2_400];
-    audio.extend(telephone(speech.samples()));
-    audio.extend(std::iter::repeat_n(0, 3_200));
-    audio
-}
-
-/// Pushes `audio` as 20 ms frames, as fast as possible or at real time.
-async fn push_all(session: &mut dyn SttSession, audio: &[i16], real_time: bool) {
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    for chunk in audio.chunks(FRAME_SAMPLES) {
-        if real_time {
-            tick.tick().await;
-        }
-        let mut frame = [0i16; FRAME_SAMPLES];
-        frame[..chunk.len()].copy_from_slice(chunk);
-        session.push(&frame).expect("the pool is running");
-    }
-}
-
-/// Waits for the next final, counting the partials before it.
-async fn next_final(events: &mut UnboundedReceiver<SttEvent>) -> (String, u32, usize) {
-    let mut partials = 0;
-    loop {
-        let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
-            .await
-            .expect("a final within 30 s")
-            .expect("the session is alive");
-        match event {
-            SttEvent::Partial { text } => {
-                assert!(!text.is_empty(), "partials are never empty");
-                partials += 1;
-            }
-            SttEvent::Final { text, audio_ms, .. } => return (text, audio_ms, partials),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    on_the_phone(&tts, text).await
 }
 
 /// Says `text` in one utterance and returns the final text.
@@ -173,49 +95,6 @@ async fn keyword_mode_hears_the_demo_rule_words() {
             "keyword mode only says keywords: {text:?}"
         );
     }
-}
-
-#[tokio::test]
-async fn keywords_pick_the_right_rule_across_voices_and_rates() {
-    let requests = [
-        ("I would like to book an appointment", 0),
-        ("I need to book a visit", 0),
-        ("what are your opening hours", 1),
-        ("are you open on saturday", 1),
-        ("can I speak to a person please", 2),
-        ("put me through to an operator please", 2),
-        ("goodbye", 3),
-        ("thanks, goodbye", 3),
-    ];
-    let mut misses = Vec::new();
-    let mut total = 0;
-    for voice in ["en-us", "en", "en-us+m3"] {
-        for rate in [130, 160] {
-            let tts = EspeakTts::start(voice, rate).expect("espeak-ng voices are installed");
-            for (phrase, rule) in requests {
-                let speech = tts.synthesize(phrase).await.expect("synthesizes");
-                let mut audio = vec![0i16; 2_400];
-                audio.extend(telephone(speech.samples()));
-                audio.extend(std::iter::repeat_n(0, 3_200));
-                let mut session = stt().start(keyword_options()).await.expect("starts");
-                let mut events = session.take_events().expect("first take");
-                push_all(session.as_mut(), &audio, false).await;
-                session.finish_utterance().expect("running");
-                let text = next_final(&mut events).await.0;
-                total += 1;
-                if best_rule(&text) != Some(rule) {
-                    misses.push(format!("{voice} {rate} {phrase:?} → {text:?}"));
-                }
-            }
-        }
-    }
-    println!(
-        "right rule for {} of {total}; misses: {misses:#?}",
-        total - misses.len()
-    );
-    // Measured 40–43 of 48 (espeak-ng's output varies a little between runs); the issue's
-    // evaluation asks for 80 % (39). The bar here leaves room for that variation.
-    assert!(misses.len() <= 12, "{} misses: {misses:#?}", misses.len());
 }
 
 #[tokio::test]

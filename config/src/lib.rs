@@ -20,7 +20,7 @@
 //! ```text
 //! rtp.port_min = "lots": expected an integer 1024-65535
 //! sip.listen = "nowhere": expected a socket address like 0.0.0.0:5060
-//! bogus.key: unknown key (known sections: sip, rtp, admin, database, demo, tts, log, calls, pricing, recordings)
+//! bogus.key: unknown key (known sections: sip, rtp, admin, database, demo, stt, tts, log, calls, pricing, recordings)
 //! ```
 //!
 //! Keys set from the environment are named with their variable:
@@ -48,7 +48,7 @@ pub use keys::{
 };
 pub use model::{
     AdminConfig, CallsConfig, Config, DatabaseConfig, DemoConfig, LogConfig, LogFormat,
-    PricingConfig, RecordingsConfig, RtpConfig, SipConfig, TtsConfig,
+    PricingConfig, RecordingsConfig, RtpConfig, SipConfig, SttConfig, SttEngine, TtsConfig,
 };
 
 /// The documented example configuration: every key with a comment and its default value, printed

@@ -205,8 +205,7 @@ mod tests {
     #[test]
     fn empty_unknown_section_and_top_level_key() {
         let got = errors("stray = 1\n[nothing]\n", &[]);
-        let hint =
-            "known sections: sip, rtp, admin, database, demo, tts, log, calls, pricing, recordings";
+        let hint = "known sections: sip, rtp, admin, database, demo, stt, tts, log, calls, pricing, recordings";
         assert_eq!(
             got,
             [

@@ -22,6 +22,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// `[demo]`: the demo tenant seeded into an empty database.
     pub demo: DemoConfig,
+    /// `[stt]`: the offline speech recognizer.
+    pub stt: SttConfig,
     /// `[tts]`: the speech synthesiser.
     pub tts: TtsConfig,
     /// `[log]`: log filter and output format.
@@ -157,6 +159,61 @@ impl Default for DemoConfig {
             seed: true,
             number: "1000".to_owned(),
             credit_micros: 10_000_000,
+        }
+    }
+}
+
+/// `[stt]` section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SttConfig {
+    /// The offline recognizer agents with `"stt": {"provider": "local"}` use. Default
+    /// [`SttEngine::Auto`].
+    pub engine: SttEngine,
+    /// Where `scripts/install-moonshine` put Moonshine's library and model. Non-empty. Default
+    /// `/usr/local/share/switch/moonshine`.
+    pub moonshine_dir: String,
+    /// Moonshine worker threads, each with its own model (about 200 MB) (1-16). Default 1.
+    pub moonshine_workers: u32,
+}
+
+impl Default for SttConfig {
+    fn default() -> Self {
+        Self {
+            engine: SttEngine::Auto,
+            moonshine_dir: "/usr/local/share/switch/moonshine".to_owned(),
+            moonshine_workers: 1,
+        }
+    }
+}
+
+/// The offline recognizer, written `"auto"`, `"moonshine"` or `"pocketsphinx"` in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SttEngine {
+    /// Moonshine when it is installed, pocketsphinx otherwise.
+    #[default]
+    Auto,
+    /// Moonshine (open vocabulary, keywords found by sound); the switch refuses to start
+    /// without it.
+    Moonshine,
+    /// pocketsphinx (keyword grammars for scripted agents).
+    Pocketsphinx,
+}
+
+impl SttEngine {
+    /// Every engine with the name it is written as in the file.
+    pub const ALL: [(&'static str, SttEngine); 3] = [
+        ("auto", Self::Auto),
+        ("moonshine", Self::Moonshine),
+        ("pocketsphinx", Self::Pocketsphinx),
+    ];
+
+    /// The name of this engine as written in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Moonshine => "moonshine",
+            Self::Pocketsphinx => "pocketsphinx",
         }
     }
 }
@@ -301,6 +358,9 @@ mod tests {
     fn log_format_names_round_trip() {
         for (name, format) in LogFormat::ALL {
             assert_eq!(format.as_str(), name);
+        }
+        for (name, engine) in SttEngine::ALL {
+            assert_eq!(engine.as_str(), name);
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::error::KeyError;
 use crate::fields::Fields;
 use crate::model::{
     AdminConfig, CallsConfig, Config, DatabaseConfig, DemoConfig, LogConfig, LogFormat,
-    PricingConfig, RecordingsConfig, RtpConfig, SipConfig, TtsConfig,
+    PricingConfig, RecordingsConfig, RtpConfig, SipConfig, SttConfig, SttEngine, TtsConfig,
 };
 
 /// Lowest and highest allowed RTP port.
@@ -93,6 +93,17 @@ pub(crate) fn read_config(f: &mut Fields) -> Config {
                 d.demo.credit_micros,
                 0..=MAX_CREDIT_MICROS,
             ),
+        },
+        stt: SttConfig {
+            engine: f.choice("stt", "engine", d.stt.engine, &SttEngine::ALL),
+            moonshine_dir: f.string(
+                "stt",
+                "moonshine_dir",
+                d.stt.moonshine_dir,
+                "expected a directory path (non-empty)",
+                is_single_line,
+            ),
+            moonshine_workers: f.int("stt", "moonshine_workers", d.stt.moonshine_workers, 1..=16),
         },
         tts: TtsConfig {
             voice: f.string(

@@ -105,6 +105,24 @@ const BAD: &[(&str, &str, &str, &str)] = &[
         "demo.credit_micros = -1: expected an integer 0-1000000000000000",
     ),
     (
+        "stt",
+        "engine",
+        r#""whisper""#,
+        r#"stt.engine = "whisper": expected one of "auto", "moonshine", "pocketsphinx""#,
+    ),
+    (
+        "stt",
+        "moonshine_dir",
+        "\"\"",
+        "stt.moonshine_dir = \"\": expected a directory path (non-empty)",
+    ),
+    (
+        "stt",
+        "moonshine_workers",
+        "0",
+        "stt.moonshine_workers = 0: expected an integer 1-16",
+    ),
+    (
         "tts",
         "voice",
         r#"" ""#,

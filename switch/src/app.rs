@@ -8,7 +8,6 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use actors::call::CallLimits;
-use actors::providers::stt::{PocketSphinxConfig, PocketSphinxStt, SttProvider};
 use actors::providers::tts::{DiskCache, EspeakTts};
 use actors::registry::CallRegistry;
 use actors::sip_link::SipLink;
@@ -142,10 +141,7 @@ pub async fn run(
             .context("starting offline text-to-speech (espeak-ng)")?,
         disk.as_ref(),
     );
-    let stt: Arc<dyn SttProvider> = Arc::new(
-        PocketSphinxStt::start(PocketSphinxConfig::default())
-            .context("starting offline speech-to-text (pocketsphinx)")?,
-    );
+    let stt = crate::stt_engine::start_offline_stt(&config.stt)?;
     let ports = PortPool::new(config.rtp.port_min, config.rtp.port_max).with_context(|| {
         format!(
             "rtp.port_min/port_max {}-{}",

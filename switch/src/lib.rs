@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod records;
 pub mod router;
 pub mod speech;
+pub mod stt_engine;
 pub mod transport;
 pub mod trunks;
 pub mod voices;

@@ -30,4 +30,4 @@ pub fn invalid(text: &str, pairs: &[(&str, &str)]) -> Vec<String> {
 
 /// The hint given for unknown sections.
 pub const SECTIONS_HINT: &str =
-    "known sections: sip, rtp, admin, database, demo, tts, log, calls, pricing, recordings";
+    "known sections: sip, rtp, admin, database, demo, stt, tts, log, calls, pricing, recordings";

@@ -20,6 +20,8 @@ mod decoder;
 mod error;
 mod ffi;
 mod grammar;
+mod moonshine;
+mod phonetic;
 mod pocketsphinx;
 mod pool;
 mod serve;
@@ -31,6 +33,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 pub use error::SttError;
+pub use moonshine::{MoonshineConfig, MoonshineSession, MoonshineStt};
 pub use pocketsphinx::{MAX_UTTERANCE, PocketSphinxConfig, PocketSphinxSession, PocketSphinxStt};
 
 /// Samples in one pushed frame: 20 ms at 8 kHz.

@@ -1,0 +1,336 @@
+//! `MoonshineStt`: the preferred offline speech-to-text provider, Moonshine base (English) by
+//! Moonshine AI, an open-vocabulary transformer recognizer, run through its C library on a few
+//! worker threads (installed from PyPI by `scripts/install-moonshine`; loaded at run time).
+//!
+//! An utterance is cut at the caller's pauses and each piece is decoded as soon as it is cut
+//! (see `utterance.rs`), so most of the decoding happens while the caller is still talking or
+//! the turn detector is still waiting; no partials. The text comes back as lower-case words.
+//!
+//! With keywords (a scripted agent's rule words), words that sound like a keyword become it
+//! (`phonetic.rs`); and when Moonshine heard no keyword at all, pocketsphinx's keyword search,
+//! run on the same audio beside it, gives a second opinion: the keyword it heard is added to
+//! the text when it heard exactly one (several different ones means it was forcing keywords
+//! onto other words: the caller asked for something else). Without keywords the transcript is
+//! the caller's words, for language models.
+//!
+//! Measured on the evaluation of `tests/speech_eval.rs` (espeak-ng requests in three voices at
+//! two rates through a phone line): see the README's speech section for the figures against
+//! pocketsphinx.
+
+mod library;
+mod utterance;
+mod workers;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, oneshot};
+
+use self::library::{Files, MoonshineLibrary};
+use self::utterance::Utterance;
+use self::workers::{Job, Workers};
+use super::phonetic::{KeywordSpotter, Pronunciations};
+use super::pocketsphinx::PocketSphinxStt;
+use super::upsample::Upsampler2x;
+use super::{
+    FRAME_SAMPLES, MAX_UTTERANCE, SttError, SttEvent, SttOptions, SttProvider, SttSession,
+    SttSessionStats,
+};
+
+/// The same dither for every utterance, so the same audio is always heard the same way.
+const DITHER_SEED: u32 = 0x5EED_0002;
+
+/// Settings of [`MoonshineStt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoonshineConfig {
+    /// Where `scripts/install-moonshine` put the library and the model.
+    pub dir: PathBuf,
+    /// Worker threads, each with its own model (about 200 MB each), 1 to 16.
+    pub workers: usize,
+    /// The CMU pronouncing dictionary, for finding keywords by sound (pocketsphinx-en-us's).
+    pub dictionary: PathBuf,
+}
+
+impl Default for MoonshineConfig {
+    fn default() -> Self {
+        MoonshineConfig {
+            dir: PathBuf::from("/usr/local/share/switch/moonshine"),
+            workers: 1,
+            dictionary: PathBuf::from("/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict"),
+        }
+    }
+}
+
+/// A handle to the Moonshine workers. Clones share them.
+#[derive(Clone)]
+pub struct MoonshineStt {
+    workers: Workers,
+    dictionary: Arc<Pronunciations>,
+    second_opinion: Option<PocketSphinxStt>,
+}
+
+impl std::fmt::Debug for MoonshineStt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MoonshineStt").finish_non_exhaustive()
+    }
+}
+
+impl MoonshineStt {
+    /// Loads the library and one model per worker (about a second each). Fails with
+    /// `Unavailable` naming the missing file when Moonshine is not installed.
+    pub fn start(config: &MoonshineConfig) -> Result<Self, SttError> {
+        if !(1..=16).contains(&config.workers) {
+            return Err(SttError::InvalidConfig(format!(
+                "moonshine workers must be 1 to 16, not {}",
+                config.workers
+            )));
+        }
+        let library = MoonshineLibrary::load(Files::new(&config.dir))?;
+        let dictionary = Arc::new(Pronunciations::load(&config.dictionary)?);
+        let workers = Workers::start(&library, config.workers)?;
+        Ok(MoonshineStt {
+            workers,
+            dictionary,
+            second_opinion: None,
+        })
+    }
+
+    /// With `keywords`' second opinion on utterances in which Moonshine heard no keyword.
+    pub fn with_second_opinion(mut self, keywords: PocketSphinxStt) -> Self {
+        self.second_opinion = Some(keywords);
+        self
+    }
+
+    /// Opens a session (the synchronous core of [`SttProvider::start`]); must be called inside
+    /// a tokio runtime.
+    pub fn open(&self, options: &SttOptions) -> Result<MoonshineSession, SttError> {
+        check_language(&options.language)?;
+        let spotter = KeywordSpotter::new(&options.keywords, &self.dictionary);
+        let mut second_opinion = match &self.second_opinion {
+            Some(keywords) if !spotter.is_empty() => {
+                let keyword_only = SttOptions {
+                    boost: false,
+                    ..options.clone()
+                };
+                Some(keywords.open(&keyword_only)?)
+            }
+            _ => None,
+        };
+        let (events, receiver) = mpsc::unbounded_channel();
+        let (cmds, queue) = mpsc::unbounded_channel();
+        let transcriber = Transcriber {
+            workers: self.workers.clone(),
+            spotter,
+            dictionary: Arc::clone(&self.dictionary),
+            second_opinion: second_opinion.as_mut().and_then(|s| s.take_events()),
+            events,
+        };
+        tokio::spawn(transcriber.run(queue));
+        Ok(MoonshineSession {
+            utterance: Utterance::default(),
+            second_opinion: second_opinion.map(|s| Box::new(s) as Box<dyn SttSession>),
+            cmds,
+            events: Some(receiver),
+            stats: SttSessionStats::default(),
+        })
+    }
+}
+
+fn check_language(language: &str) -> Result<(), SttError> {
+    let lang = language.trim().to_ascii_lowercase();
+    if lang.is_empty() || lang == "en" || lang.starts_with("en-") || lang.starts_with("en_") {
+        Ok(())
+    } else {
+        Err(SttError::InvalidConfig(format!(
+            "moonshine here has only its English model; language {language:?} is not supported"
+        )))
+    }
+}
+
+#[async_trait]
+impl SttProvider for MoonshineStt {
+    fn name(&self) -> &'static str {
+        "moonshine"
+    }
+
+    async fn start(&self, options: SttOptions) -> Result<Box<dyn SttSession>, SttError> {
+        Ok(Box::new(self.open(&options)?))
+    }
+}
+
+/// What a session asks of its transcriber task.
+enum Cmd {
+    /// A piece of the utterance, cut at a pause: decode it now.
+    Segment(Vec<f32>),
+    /// The utterance ended: the speech since its last pause (if any), and its whole length in
+    /// 8 kHz samples.
+    Finish {
+        tail: Option<Vec<f32>>,
+        samples: usize,
+    },
+}
+
+/// One call's stream into Moonshine. Dropping it ends its task and skips its queued work.
+pub struct MoonshineSession {
+    utterance: Utterance,
+    /// pocketsphinx listening for the keywords on the same audio.
+    second_opinion: Option<Box<dyn SttSession>>,
+    cmds: mpsc::UnboundedSender<Cmd>,
+    events: Option<mpsc::UnboundedReceiver<SttEvent>>,
+    stats: SttSessionStats,
+}
+
+impl std::fmt::Debug for MoonshineSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MoonshineSession")
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// 8 kHz phone audio as the model takes it: 16 kHz floats.
+fn wideband(samples: &[i16]) -> Vec<f32> {
+    let mut wide = Vec::with_capacity(samples.len() * 2);
+    Upsampler2x::new(DITHER_SEED).process(samples, &mut wide);
+    wide.iter().map(|&s| f32::from(s) / 32_768.0).collect()
+}
+
+impl SttSession for MoonshineSession {
+    fn push(&mut self, frame: &[i16; FRAME_SAMPLES]) -> Result<(), SttError> {
+        self.stats.frames += 1;
+        if let Some(keywords) = &mut self.second_opinion {
+            keywords.push(frame)?;
+        }
+        if let Some(segment) = self.utterance.push(frame) {
+            self.cmds
+                .send(Cmd::Segment(wideband(segment)))
+                .map_err(|_| SttError::Closed)?;
+        }
+        let max = usize::try_from(MAX_UTTERANCE.as_millis() * 8).unwrap_or(usize::MAX);
+        if self.utterance.len() >= max {
+            self.finish_utterance()?;
+        }
+        Ok(())
+    }
+
+    fn finish_utterance(&mut self) -> Result<(), SttError> {
+        self.stats.utterances += 1;
+        if let Some(keywords) = &mut self.second_opinion {
+            keywords.finish_utterance()?;
+        }
+        let (tail, samples) = self.utterance.finish();
+        self.cmds
+            .send(Cmd::Finish {
+                tail: tail.as_deref().map(wideband),
+                samples,
+            })
+            .map_err(|_| SttError::Closed)
+    }
+
+    fn take_events(&mut self) -> Option<mpsc::UnboundedReceiver<SttEvent>> {
+        self.events.take()
+    }
+
+    fn stats(&self) -> SttSessionStats {
+        self.stats
+    }
+}
+
+/// A session's task: hands utterances to the workers in order and turns their text into events.
+struct Transcriber {
+    workers: Workers,
+    spotter: KeywordSpotter,
+    dictionary: Arc<Pronunciations>,
+    /// The keyword search's finals, one per utterance, in order.
+    second_opinion: Option<mpsc::UnboundedReceiver<SttEvent>>,
+    events: mpsc::UnboundedSender<SttEvent>,
+}
+
+type Pending = oneshot::Receiver<Result<String, SttError>>;
+
+impl Transcriber {
+    fn submit(&self, audio: Vec<f32>) -> Result<Pending, SttError> {
+        let (reply, pending) = oneshot::channel();
+        self.workers.submit(Job { audio, reply })?;
+        Ok(pending)
+    }
+
+    async fn run(mut self, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
+        // The utterance's segments being decoded, in order.
+        let mut segments: Vec<Result<Pending, SttError>> = Vec::new();
+        while let Some(cmd) = cmds.recv().await {
+            match cmd {
+                Cmd::Segment(audio) => segments.push(self.submit(audio)),
+                Cmd::Finish { tail, samples } => {
+                    metrics::counter!(
+                        "stt_moonshine_finals_total",
+                        "tail" => if tail.is_some() { "decoded" } else { "none" }
+                    )
+                    .increment(1);
+                    if let Some(audio) = tail {
+                        segments.push(self.submit(audio));
+                    }
+                    let mut texts = Vec::new();
+                    let mut failure = None;
+                    for pending in segments.drain(..) {
+                        let text = match pending {
+                            Ok(pending) => pending.await.unwrap_or(Err(SttError::Closed)),
+                            Err(err) => Err(err),
+                        };
+                        match text {
+                            Ok(text) => texts.push(text),
+                            Err(err) => failure = Some(err),
+                        }
+                    }
+                    let keyword_search = self.keyword_search_final().await;
+                    let event = match failure {
+                        Some(error) => SttEvent::Failed { error },
+                        None => SttEvent::Final {
+                            text: self.words(&texts.join(" "), keyword_search.as_deref()),
+                            confidence: None,
+                            audio_ms: u32::try_from(samples / 8).unwrap_or(u32::MAX),
+                        },
+                    };
+                    if self.events.send(event).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The keyword search's text for the utterance that just ended, if it runs beside us.
+    async fn keyword_search_final(&mut self) -> Option<String> {
+        loop {
+            match self.second_opinion.as_mut()?.recv().await {
+                Some(SttEvent::Final { text, .. }) => return Some(text),
+                Some(SttEvent::Failed { .. }) => return None,
+                Some(_) => continue,
+                None => {
+                    self.second_opinion = None;
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// The model's text as lower-case words, with the keywords spotted; when none is there, the
+    /// keyword the keyword search heard, if it heard exactly one.
+    fn words(&self, text: &str, keyword_search: Option<&str>) -> String {
+        if self.spotter.is_empty() {
+            return super::grammar::normalise(text).join(" ");
+        }
+        let spotted = self.spotter.spot(text, &self.dictionary);
+        if self.spotter.finds_any(&spotted) {
+            return spotted;
+        }
+        match keyword_search.and_then(|heard| self.spotter.only_keyword(heard)) {
+            Some(keyword) => {
+                metrics::counter!("stt_second_opinions_total", "taken" => "yes").increment(1);
+                format!("{spotted} {keyword}").trim().to_owned()
+            }
+            None => spotted,
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! The threads that run Moonshine: each loads its own model at start-up and takes utterances
+//! from one shared queue. A job whose asker has gone (a speculative decode that is no longer
+//! wanted, a call that ended) is skipped without decoding.
+
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use tokio::sync::oneshot;
+
+use super::library::{Model, MoonshineLibrary};
+use crate::providers::stt::SttError;
+
+/// One utterance to transcribe: 16 kHz audio, and where the text goes.
+pub(crate) struct Job {
+    pub(crate) audio: Vec<f32>,
+    pub(crate) reply: oneshot::Sender<Result<String, SttError>>,
+}
+
+/// The queue in front of the worker threads. Dropping every clone stops the threads.
+#[derive(Clone)]
+pub(crate) struct Workers {
+    jobs: Sender<Job>,
+}
+
+impl Workers {
+    /// Starts `count` threads, each with a model of `library`; waits until all have loaded it.
+    pub(crate) fn start(library: &Arc<MoonshineLibrary>, count: usize) -> Result<Self, SttError> {
+        let (jobs, queue) = channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let (ready_tx, ready_rx) = channel::<Result<(), SttError>>();
+        for n in 0..count {
+            let library = Arc::clone(library);
+            let queue = Arc::clone(&queue);
+            let ready = ready_tx.clone();
+            std::thread::Builder::new()
+                .name(format!("moonshine-{n}"))
+                .spawn(move || match Model::load(&library) {
+                    Ok(model) => {
+                        let _ = ready.send(Ok(()));
+                        drop(ready);
+                        serve(model, &queue);
+                    }
+                    Err(err) => {
+                        let _ = ready.send(Err(err));
+                    }
+                })
+                .map_err(|e| SttError::Unavailable(format!("moonshine worker thread: {e}")))?;
+        }
+        drop(ready_tx);
+        for _ in 0..count {
+            ready_rx.recv().map_err(|_| SttError::Closed)??;
+        }
+        Ok(Workers { jobs })
+    }
+
+    /// Queues `job`; `Closed` when the workers have stopped.
+    pub(crate) fn submit(&self, job: Job) -> Result<(), SttError> {
+        self.jobs.send(job).map_err(|_| SttError::Closed)
+    }
+}
+
+fn next_job(queue: &Mutex<Receiver<Job>>) -> Option<Job> {
+    queue
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .recv()
+        .ok()
+}
+
+fn serve(mut model: Model, queue: &Mutex<Receiver<Job>>) {
+    while let Some(job) = next_job(queue) {
+        if job.reply.is_closed() {
+            metrics::counter!("stt_moonshine_skipped_total").increment(1);
+            continue;
+        }
+        let started = Instant::now();
+        let text = model.transcribe(&job.audio);
+        metrics::histogram!("stt_moonshine_decode_ms")
+            .record(started.elapsed().as_secs_f64() * 1000.0);
+        let _ = job.reply.send(text);
+    }
+}
