@@ -10,25 +10,13 @@
 //! pocketsphinx, the fallback when Moonshine is not installed, is held to what it measured
 //! (66–69 % and 69–71 %), so a regression shows.
 
-use std::sync::OnceLock;
-
 use actors::agent::{CallerInput, ScriptedBrain};
-use actors::providers::stt::{
-    MoonshineConfig, MoonshineStt, PocketSphinxConfig, PocketSphinxStt, SttOptions, SttProvider,
-};
+use actors::providers::stt::{MoonshineConfig, MoonshineStt, SttOptions, SttProvider};
 use actors::providers::tts::EspeakTts;
 use actors::spec::{AgentSpec, Brain, ScriptRule};
 
 mod phone_line;
-use phone_line::{next_final, on_the_phone, push_all};
-
-fn pocketsphinx() -> &'static PocketSphinxStt {
-    static STT: OnceLock<PocketSphinxStt> = OnceLock::new();
-    STT.get_or_init(|| {
-        PocketSphinxStt::start(PocketSphinxConfig::default())
-            .expect("pocketsphinx and pocketsphinx-en-us are installed (scripts/deps)")
-    })
-}
+use phone_line::{next_final, on_the_phone, pocketsphinx, push_all};
 
 /// Moonshine with pocketsphinx's keyword search as its second opinion, as the switch runs it.
 fn moonshine() -> MoonshineStt {

@@ -6,7 +6,6 @@
 //! every phrase below and the open-vocabulary model gets the key words of two clear requests.
 //! Other phrases and voices are rougher (see the module docs of `PocketSphinxStt`).
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use actors::providers::stt::{
@@ -18,13 +17,8 @@ use actors::spec::{AgentSpec, Brain};
 mod phone_line;
 use phone_line::{next_final, on_the_phone, push_all};
 
-/// One pool for the whole file: loading decoders costs about half a second each.
 fn stt() -> &'static PocketSphinxStt {
-    static STT: OnceLock<PocketSphinxStt> = OnceLock::new();
-    STT.get_or_init(|| {
-        PocketSphinxStt::start(PocketSphinxConfig::default())
-            .expect("pocketsphinx and pocketsphinx-en-us are installed (scripts/deps)")
-    })
+    phone_line::pocketsphinx()
 }
 
 /// The demo agent's rules, as keyword lists in rule order.

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actors::providers::stt::{
     MoonshineConfig, MoonshineStt, PocketSphinxConfig, PocketSphinxStt, SttError, SttProvider,
@@ -22,16 +23,20 @@ pub fn start_offline_stt(config: &SttConfig) -> anyhow::Result<Arc<dyn SttProvid
             workers: config.moonshine_workers as usize,
             ..MoonshineConfig::default()
         })?;
-        // pocketsphinx's keyword search is Moonshine's second opinion for scripted agents.
-        Ok::<_, SttError>(
-            match PocketSphinxStt::start(PocketSphinxConfig::default()) {
-                Ok(keywords) => stt.with_second_opinion(keywords),
-                Err(why) => {
-                    warn!(%why, "moonshine runs without pocketsphinx's second opinion");
-                    stt
-                }
-            },
-        )
+        // pocketsphinx's keyword search is Moonshine's second opinion for scripted agents: one
+        // decoder, finals only (partials would take CPU from Moonshine while the caller talks).
+        let keywords = PocketSphinxConfig {
+            decoders: 1,
+            partial_interval: Duration::from_secs(3_600),
+            ..PocketSphinxConfig::default()
+        };
+        Ok::<_, SttError>(match PocketSphinxStt::start(keywords) {
+            Ok(keywords) => stt.with_second_opinion(keywords),
+            Err(why) => {
+                warn!(%why, "moonshine runs without pocketsphinx's second opinion");
+                stt
+            }
+        })
     };
     let pocketsphinx = || -> anyhow::Result<Arc<dyn SttProvider>> {
         let stt = PocketSphinxStt::start(PocketSphinxConfig::default())

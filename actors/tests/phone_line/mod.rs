@@ -2,11 +2,23 @@
 //! G.711 µ-law, pushed to a recognizer as 20 ms frames, and the recognizer's finals read back.
 #![allow(dead_code)]
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use actors::providers::stt::{FRAME_SAMPLES, SttEvent, SttSession};
+use actors::providers::stt::{
+    FRAME_SAMPLES, PocketSphinxConfig, PocketSphinxStt, SttEvent, SttSession,
+};
 use actors::providers::tts::{EspeakTts, TtsProvider};
 use tokio::sync::mpsc::UnboundedReceiver;
+
+/// One pocketsphinx pool per test binary: loading decoders costs about half a second each.
+pub(crate) fn pocketsphinx() -> &'static PocketSphinxStt {
+    static STT: OnceLock<PocketSphinxStt> = OnceLock::new();
+    STT.get_or_init(|| {
+        PocketSphinxStt::start(PocketSphinxConfig::default())
+            .expect("pocketsphinx and pocketsphinx-en-us are installed (scripts/deps)")
+    })
+}
 
 /// A second-order RBJ filter section over `x`.
 fn biquad(x: &[f64], b: [f64; 3], a: [f64; 3]) -> Vec<f64> {

@@ -26,13 +26,7 @@ pub(crate) struct Vocabulary {
 impl Vocabulary {
     /// Reads the word column of a CMU-format dictionary (`word  PH ON ES` per line).
     pub(crate) fn load(dict: &Path) -> Result<Self, SttError> {
-        let text = std::fs::read_to_string(dict).map_err(|e| {
-            SttError::Unavailable(format!(
-                "cannot read the pronunciation dictionary {}: {e}: apt-get install pocketsphinx-en-us",
-                dict.display()
-            ))
-        })?;
-        Ok(Self::from_dictionary_text(&text))
+        Ok(Self::from_dictionary_text(&super::read_dictionary(dict)?))
     }
 
     /// Parses dictionary text (the word before the first whitespace on each line).

@@ -36,6 +36,29 @@ pub use error::SttError;
 pub use moonshine::{MoonshineConfig, MoonshineSession, MoonshineStt};
 pub use pocketsphinx::{MAX_UTTERANCE, PocketSphinxConfig, PocketSphinxSession, PocketSphinxStt};
 
+/// Accepts English (`en`, `en-US`, `en_GB`, …) or empty (the default) for `engine`, whose only
+/// model is English.
+pub(crate) fn check_english(engine: &str, language: &str) -> Result<(), SttError> {
+    let lang = language.trim().to_ascii_lowercase();
+    if lang.is_empty() || lang == "en" || lang.starts_with("en-") || lang.starts_with("en_") {
+        Ok(())
+    } else {
+        Err(SttError::InvalidConfig(format!(
+            "{engine} has only an English model here; language {language:?} is not supported"
+        )))
+    }
+}
+
+/// The text of the CMU pronouncing dictionary at `path` (pocketsphinx-en-us's).
+pub(crate) fn read_dictionary(path: &std::path::Path) -> Result<String, SttError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        SttError::Unavailable(format!(
+            "cannot read the pronunciation dictionary {}: {e}: apt-get install pocketsphinx-en-us",
+            path.display()
+        ))
+    })
+}
+
 /// Samples in one pushed frame: 20 ms at 8 kHz.
 pub const FRAME_SAMPLES: usize = 160;
 
@@ -182,5 +205,23 @@ impl<T: SttProvider + ?Sized> SttProvider for Box<T> {
 
     async fn start(&self, options: SttOptions) -> Result<Box<dyn SttSession>, SttError> {
         (**self).start(options).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn english_variants_are_accepted_others_refused() {
+        for ok in ["", "en", "en-US", "EN-gb", "en_AU"] {
+            assert!(check_english("moonshine", ok).is_ok(), "{ok}");
+        }
+        for bad in ["de-DE", "fr", "eng", "es-en"] {
+            assert!(
+                matches!(check_english("moonshine", bad), Err(SttError::InvalidConfig(m)) if m.contains("moonshine")),
+                "{bad}"
+            );
+        }
     }
 }

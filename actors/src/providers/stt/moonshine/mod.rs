@@ -105,7 +105,7 @@ impl MoonshineStt {
     /// Opens a session (the synchronous core of [`SttProvider::start`]); must be called inside
     /// a tokio runtime.
     pub fn open(&self, options: &SttOptions) -> Result<MoonshineSession, SttError> {
-        check_language(&options.language)?;
+        super::check_english("moonshine", &options.language)?;
         let spotter = KeywordSpotter::new(&options.keywords, &self.dictionary);
         let mut second_opinion = match &self.second_opinion {
             Some(keywords) if !spotter.is_empty() => {
@@ -124,6 +124,7 @@ impl MoonshineStt {
             spotter,
             dictionary: Arc::clone(&self.dictionary),
             second_opinion: second_opinion.as_mut().and_then(|s| s.take_events()),
+            unread_opinions: 0,
             events,
         };
         tokio::spawn(transcriber.run(queue));
@@ -134,17 +135,6 @@ impl MoonshineStt {
             events: Some(receiver),
             stats: SttSessionStats::default(),
         })
-    }
-}
-
-fn check_language(language: &str) -> Result<(), SttError> {
-    let lang = language.trim().to_ascii_lowercase();
-    if lang.is_empty() || lang == "en" || lang.starts_with("en-") || lang.starts_with("en_") {
-        Ok(())
-    } else {
-        Err(SttError::InvalidConfig(format!(
-            "moonshine here has only its English model; language {language:?} is not supported"
-        )))
     }
 }
 
@@ -244,6 +234,8 @@ struct Transcriber {
     dictionary: Arc<Pronunciations>,
     /// The keyword search's finals, one per utterance, in order.
     second_opinion: Option<mpsc::UnboundedReceiver<SttEvent>>,
+    /// Finals of the keyword search for utterances that did not need it, still to be skipped.
+    unread_opinions: usize,
     events: mpsc::UnboundedSender<SttEvent>,
 }
 
@@ -283,11 +275,13 @@ impl Transcriber {
                             Err(err) => failure = Some(err),
                         }
                     }
-                    let keyword_search = self.keyword_search_final().await;
                     let event = match failure {
-                        Some(error) => SttEvent::Failed { error },
+                        Some(error) => {
+                            self.unread_opinions += 1;
+                            SttEvent::Failed { error }
+                        }
                         None => SttEvent::Final {
-                            text: self.words(&texts.join(" "), keyword_search.as_deref()),
+                            text: self.words(&texts.join(" ")).await,
                             confidence: None,
                             audio_ms: u32::try_from(samples / 8).unwrap_or(u32::MAX),
                         },
@@ -300,32 +294,40 @@ impl Transcriber {
         }
     }
 
-    /// The keyword search's text for the utterance that just ended, if it runs beside us.
+    /// The keyword search's result for the utterance that just ended, if it runs beside us
+    /// (after skipping those of earlier utterances that did not need it).
     async fn keyword_search_final(&mut self) -> Option<String> {
         loop {
-            match self.second_opinion.as_mut()?.recv().await {
-                Some(SttEvent::Final { text, .. }) => return Some(text),
-                Some(SttEvent::Failed { .. }) => return None,
+            let result = match self.second_opinion.as_mut()?.recv().await {
+                Some(SttEvent::Final { text, .. }) => Some(text),
+                Some(SttEvent::Failed { .. }) => None,
                 Some(_) => continue,
                 None => {
                     self.second_opinion = None;
                     return None;
                 }
+            };
+            if self.unread_opinions == 0 {
+                return result;
             }
+            self.unread_opinions -= 1;
         }
     }
 
     /// The model's text as lower-case words, with the keywords spotted; when none is there, the
-    /// keyword the keyword search heard, if it heard exactly one.
-    fn words(&self, text: &str, keyword_search: Option<&str>) -> String {
+    /// keyword the keyword search heard, if it heard exactly one. The keyword search is waited
+    /// for only then.
+    async fn words(&mut self, text: &str) -> String {
         if self.spotter.is_empty() {
             return super::grammar::normalise(text).join(" ");
         }
         let spotted = self.spotter.spot(text, &self.dictionary);
         if self.spotter.finds_any(&spotted) {
+            self.unread_opinions += 1;
             return spotted;
         }
-        match keyword_search.and_then(|heard| self.spotter.only_keyword(heard)) {
+        let keyword_search = self.keyword_search_final().await;
+        match keyword_search.and_then(|heard| self.spotter.only_keyword(&heard)) {
             Some(keyword) => {
                 metrics::counter!("stt_second_opinions_total", "taken" => "yes").increment(1);
                 format!("{spotted} {keyword}").trim().to_owned()
