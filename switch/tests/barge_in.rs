@@ -8,9 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{SwitchProcess, eventually};
-use loadtests::SippRun;
-use store::{CallState, Speaker};
+use common::SwitchProcess;
+use store::Speaker;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn speech_during_the_greeting_cuts_it_and_is_answered() {
@@ -30,38 +29,8 @@ async fn speech_during_the_greeting_cuts_it_and_is_answered() {
     .unwrap();
 
     let switch = SwitchProcess::start(&[]);
-    let sip = switch.sip;
-    let report = tokio::task::spawn_blocking(move || {
-        SippRun::scenario(&scenario)
-            .target(sip)
-            .service("1000")
-            .call_duration(Duration::from_secs(12))
-            .timeout(Duration::from_secs(40))
-            .run()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert!(report.all_successful(1), "{report:?}");
-
-    let store = switch.store().await;
-    let ended = eventually(Duration::from_secs(10), || async {
-        let calls = store.list_calls(None, 5).await.unwrap();
-        calls.len() == 1 && calls[0].state == CallState::Ended
-    })
-    .await;
-    assert!(ended, "{}", switch.log());
-    let call = store.list_calls(None, 5).await.unwrap().remove(0);
-    let turns = store.transcript(&call.id).await.unwrap();
-    let shown: Vec<String> = turns
-        .iter()
-        .map(|t| {
-            format!(
-                "{:?}: {} (interrupted: {})",
-                t.speaker, t.text, t.interrupted
-            )
-        })
-        .collect();
+    let (call, turns, shown) =
+        common::one_recorded_call(&switch, scenario, Duration::from_secs(12)).await;
 
     let greeting = &turns[0];
     assert_eq!(greeting.speaker, Speaker::Agent, "{shown:#?}");

@@ -6,9 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{SwitchProcess, eventually};
-use loadtests::SippRun;
-use store::{CallState, Speaker};
+use common::SwitchProcess;
+use store::Speaker;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_spoken_request_gets_the_scripted_answer() {
@@ -16,32 +15,8 @@ async fn a_spoken_request_gets_the_scripted_answer() {
     let scenario = common::speech_scenario("uac_request.xml", dir.path());
 
     let switch = SwitchProcess::start(&[]);
-    let sip = switch.sip;
-    let report = tokio::task::spawn_blocking(move || {
-        SippRun::scenario(&scenario)
-            .target(sip)
-            .service("1000")
-            .call_duration(Duration::from_secs(14))
-            .timeout(Duration::from_secs(40))
-            .run()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert!(report.all_successful(1), "{report:?}");
-    let store = switch.store().await;
-    let ended = eventually(Duration::from_secs(10), || async {
-        let calls = store.list_calls(None, 5).await.unwrap();
-        calls.len() == 1 && calls[0].state == CallState::Ended
-    })
-    .await;
-    assert!(ended);
-    let call = store.list_calls(None, 5).await.unwrap().remove(0);
-    let turns = store.transcript(&call.id).await.unwrap();
-    let shown: Vec<String> = turns
-        .iter()
-        .map(|t| format!("{:?}: {} {:?}", t.speaker, t.text, t.latency))
-        .collect();
+    let (_, turns, shown) =
+        common::one_recorded_call(&switch, scenario, Duration::from_secs(14)).await;
     assert!(turns.len() >= 3, "{shown:#?}\n{}", switch.log());
     assert_eq!(turns[0].speaker, Speaker::Agent);
     assert!(

@@ -341,6 +341,35 @@ pub async fn one_call(switch: &SwitchProcess, scenario: PathBuf, number: &str, d
     assert!(report.all_successful(1), "{report:?}\n{}", switch.log());
 }
 
+/// One SIPp call to the demo number with `scenario` lasting `duration`, once its record is
+/// ended: the record, its transcript, and the transcript shown turn by turn (for messages).
+pub async fn one_recorded_call(
+    switch: &SwitchProcess,
+    scenario: PathBuf,
+    duration: Duration,
+) -> (store::CallRecord, Vec<store::TranscriptTurn>, Vec<String>) {
+    one_call(switch, scenario, "1000", duration).await;
+    let store = switch.store().await;
+    let ended = eventually(Duration::from_secs(10), || async {
+        let calls = store.list_calls(None, 5).await.unwrap();
+        calls.len() == 1 && calls[0].state == store::CallState::Ended
+    })
+    .await;
+    assert!(ended, "{}", switch.log());
+    let call = store.list_calls(None, 5).await.unwrap().remove(0);
+    let turns = store.transcript(&call.id).await.unwrap();
+    let shown = turns
+        .iter()
+        .map(|t| {
+            format!(
+                "{:?}: {} (interrupted: {}) {:?}",
+                t.speaker, t.text, t.interrupted, t.latency
+            )
+        })
+        .collect();
+    (call, turns, shown)
+}
+
 impl SwitchProcess {
     /// An admin API request with bearer `token` and a JSON body; the status and the JSON answer
     /// (a JSON string holding the text when the answer is not JSON).

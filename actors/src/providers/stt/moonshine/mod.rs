@@ -32,14 +32,10 @@ use self::utterance::Utterance;
 use self::workers::{Job, Workers};
 use super::phonetic::{KeywordSpotter, Pronunciations};
 use super::pocketsphinx::PocketSphinxStt;
-use super::upsample::Upsampler2x;
 use super::{
     FRAME_SAMPLES, MAX_UTTERANCE, SttError, SttEvent, SttOptions, SttProvider, SttSession,
     SttSessionStats,
 };
-
-/// The same dither for every utterance, so the same audio is always heard the same way.
-const DITHER_SEED: u32 = 0x5EED_0002;
 
 /// Settings of [`MoonshineStt`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,14 +145,14 @@ impl SttProvider for MoonshineStt {
     }
 }
 
-/// What a session asks of its transcriber task.
+/// What a session asks of its transcriber task (audio as pushed: 8 kHz).
 enum Cmd {
     /// A piece of the utterance, cut at a pause: decode it now.
-    Segment(Vec<f32>),
+    Segment(Vec<i16>),
     /// The utterance ended: the speech since its last pause (if any), and its whole length in
-    /// 8 kHz samples.
+    /// samples.
     Finish {
-        tail: Option<Vec<f32>>,
+        tail: Option<Vec<i16>>,
         samples: usize,
     },
 }
@@ -179,13 +175,6 @@ impl std::fmt::Debug for MoonshineSession {
     }
 }
 
-/// 8 kHz phone audio as the model takes it: 16 kHz floats.
-fn wideband(samples: &[i16]) -> Vec<f32> {
-    let mut wide = Vec::with_capacity(samples.len() * 2);
-    Upsampler2x::new(DITHER_SEED).process(samples, &mut wide);
-    wide.iter().map(|&s| f32::from(s) / 32_768.0).collect()
-}
-
 impl SttSession for MoonshineSession {
     fn push(&mut self, frame: &[i16; FRAME_SAMPLES]) -> Result<(), SttError> {
         self.stats.frames += 1;
@@ -194,7 +183,7 @@ impl SttSession for MoonshineSession {
         }
         if let Some(segment) = self.utterance.push(frame) {
             self.cmds
-                .send(Cmd::Segment(wideband(segment)))
+                .send(Cmd::Segment(segment.to_vec()))
                 .map_err(|_| SttError::Closed)?;
         }
         let max = usize::try_from(MAX_UTTERANCE.as_millis() * 8).unwrap_or(usize::MAX);
@@ -211,10 +200,7 @@ impl SttSession for MoonshineSession {
         }
         let (tail, samples) = self.utterance.finish();
         self.cmds
-            .send(Cmd::Finish {
-                tail: tail.as_deref().map(wideband),
-                samples,
-            })
+            .send(Cmd::Finish { tail, samples })
             .map_err(|_| SttError::Closed)
     }
 
@@ -242,7 +228,7 @@ struct Transcriber {
 type Pending = oneshot::Receiver<Result<String, SttError>>;
 
 impl Transcriber {
-    fn submit(&self, audio: Vec<f32>) -> Result<Pending, SttError> {
+    fn submit(&self, audio: Vec<i16>) -> Result<Pending, SttError> {
         let (reply, pending) = oneshot::channel();
         self.workers.submit(Job { audio, reply })?;
         Ok(pending)
@@ -263,34 +249,44 @@ impl Transcriber {
                     if let Some(audio) = tail {
                         segments.push(self.submit(audio));
                     }
-                    let mut texts = Vec::new();
-                    let mut failure = None;
-                    for pending in segments.drain(..) {
-                        let text = match pending {
-                            Ok(pending) => pending.await.unwrap_or(Err(SttError::Closed)),
-                            Err(err) => Err(err),
-                        };
-                        match text {
-                            Ok(text) => texts.push(text),
-                            Err(err) => failure = Some(err),
-                        }
-                    }
-                    let event = match failure {
-                        Some(error) => {
-                            self.unread_opinions += 1;
-                            SttEvent::Failed { error }
-                        }
-                        None => SttEvent::Final {
-                            text: self.words(&texts.join(" ")).await,
-                            confidence: None,
-                            audio_ms: u32::try_from(samples / 8).unwrap_or(u32::MAX),
-                        },
-                    };
+                    let event = self.finish(segments.drain(..), samples).await;
                     if self.events.send(event).is_err() {
                         return;
                     }
                 }
             }
+        }
+    }
+
+    /// The event of an utterance of `samples` samples: its segments' texts in order, or the
+    /// failure of one of them.
+    async fn finish(
+        &mut self,
+        segments: impl Iterator<Item = Result<Pending, SttError>>,
+        samples: usize,
+    ) -> SttEvent {
+        let mut texts = Vec::new();
+        let mut failure = None;
+        for pending in segments {
+            let text = match pending {
+                Ok(pending) => pending.await.unwrap_or(Err(SttError::Closed)),
+                Err(err) => Err(err),
+            };
+            match text {
+                Ok(text) => texts.push(text),
+                Err(err) => failure = Some(err),
+            }
+        }
+        match failure {
+            Some(error) => {
+                self.unread_opinions += 1;
+                SttEvent::Failed { error }
+            }
+            None => SttEvent::Final {
+                text: self.words(&texts.join(" ")).await,
+                confidence: None,
+                audio_ms: u32::try_from(samples / 8).unwrap_or(u32::MAX),
+            },
         }
     }
 
@@ -329,7 +325,7 @@ impl Transcriber {
         let keyword_search = self.keyword_search_final().await;
         match keyword_search.and_then(|heard| self.spotter.only_keyword(&heard)) {
             Some(keyword) => {
-                metrics::counter!("stt_second_opinions_total", "taken" => "yes").increment(1);
+                metrics::counter!("stt_second_opinions_total").increment(1);
                 format!("{spotted} {keyword}").trim().to_owned()
             }
             None => spotted,

@@ -1,5 +1,6 @@
 //! The threads that run Moonshine: each loads its own model at start-up and takes utterances
-//! from one shared queue. A job whose asker has gone (a speculative decode that is no longer
+//! from one shared queue, widening them to the model's 16 kHz itself (the callers' tasks only
+//! queue the 8 kHz samples). A job whose asker has gone (a speculative decode that is no longer
 //! wanted, a call that ended) is skipped without decoding.
 
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -10,10 +11,21 @@ use tokio::sync::oneshot;
 
 use super::library::{Model, MoonshineLibrary};
 use crate::providers::stt::SttError;
+use crate::providers::stt::upsample::Upsampler2x;
 
-/// One utterance to transcribe: 16 kHz audio, and where the text goes.
+/// The same dither for every utterance, so the same audio is always heard the same way.
+const DITHER_SEED: u32 = 0x5EED_0002;
+
+/// 8 kHz phone audio as the model takes it: 16 kHz floats.
+fn wideband(samples: &[i16]) -> Vec<f32> {
+    let mut wide = Vec::with_capacity(samples.len() * 2);
+    Upsampler2x::new(DITHER_SEED).process(samples, &mut wide);
+    wide.iter().map(|&s| f32::from(s) / 32_768.0).collect()
+}
+
+/// One utterance to transcribe: 8 kHz phone audio, and where the text goes.
 pub(crate) struct Job {
-    pub(crate) audio: Vec<f32>,
+    pub(crate) audio: Vec<i16>,
     pub(crate) reply: oneshot::Sender<Result<String, SttError>>,
 }
 
@@ -75,7 +87,7 @@ fn serve(mut model: Model, queue: &Mutex<Receiver<Job>>) {
             continue;
         }
         let started = Instant::now();
-        let text = model.transcribe(&job.audio);
+        let text = model.transcribe(&wideband(&job.audio));
         metrics::histogram!("stt_moonshine_decode_ms")
             .record(started.elapsed().as_secs_f64() * 1000.0);
         let _ = job.reply.send(text);
