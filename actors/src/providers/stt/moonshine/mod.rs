@@ -1,6 +1,7 @@
 //! `MoonshineStt`: the preferred offline speech-to-text provider, Moonshine base (English) by
-//! Moonshine AI, an open-vocabulary transformer recognizer, run through its C library on a few
-//! worker threads (installed from PyPI by `scripts/install-moonshine`; loaded at run time).
+//! Moonshine AI, an open-vocabulary transformer recognizer, run on ONNX Runtime by a few worker
+//! threads (model and runtime installed from PyPI by `scripts/install-moonshine`; loaded at run
+//! time; the decoding loop is ours, `model.rs`).
 //!
 //! An utterance is cut at the caller's pauses and each piece is decoded as soon as it is cut
 //! (see `utterance.rs`), so most of the decoding happens while the caller is still talking or
@@ -17,8 +18,10 @@
 //! two rates through a phone line): see the README's speech section for the figures against
 //! pocketsphinx.
 
-mod library;
+mod model;
+mod runtime;
 mod utterance;
+mod vocabulary;
 mod workers;
 
 use std::path::PathBuf;
@@ -27,8 +30,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
-use self::library::{Files, MoonshineLibrary};
+use self::runtime::Files;
 use self::utterance::Utterance;
+use self::vocabulary::Vocabulary;
 use self::workers::{Job, Workers};
 use super::phonetic::{KeywordSpotter, Pronunciations};
 use super::pocketsphinx::PocketSphinxStt;
@@ -82,9 +86,11 @@ impl MoonshineStt {
                 config.workers
             )));
         }
-        let library = MoonshineLibrary::load(Files::new(&config.dir))?;
+        let files = Files::new(&config.dir);
+        files.check()?;
+        let vocabulary = Arc::new(Vocabulary::load(&files.model("tokenizer.bin"))?);
         let dictionary = Arc::new(Pronunciations::load(&config.dictionary)?);
-        let workers = Workers::start(&library, config.workers)?;
+        let workers = Workers::start(&files, &vocabulary, config.workers)?;
         Ok(MoonshineStt {
             workers,
             dictionary,

@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use tokio::sync::oneshot;
 
-use super::library::{Model, MoonshineLibrary};
+use super::model::Model;
+use super::runtime::Files;
+use super::vocabulary::Vocabulary;
 use crate::providers::stt::SttError;
 use crate::providers::stt::upsample::Upsampler2x;
 
@@ -36,18 +38,23 @@ pub(crate) struct Workers {
 }
 
 impl Workers {
-    /// Starts `count` threads, each with a model of `library`; waits until all have loaded it.
-    pub(crate) fn start(library: &Arc<MoonshineLibrary>, count: usize) -> Result<Self, SttError> {
+    /// Starts `count` threads, each with the model in `files`; waits until all have loaded it.
+    pub(crate) fn start(
+        files: &Files,
+        vocabulary: &Arc<Vocabulary>,
+        count: usize,
+    ) -> Result<Self, SttError> {
         let (jobs, queue) = channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let (ready_tx, ready_rx) = channel::<Result<(), SttError>>();
         for n in 0..count {
-            let library = Arc::clone(library);
+            let files = files.clone();
+            let vocabulary = Arc::clone(vocabulary);
             let queue = Arc::clone(&queue);
             let ready = ready_tx.clone();
             std::thread::Builder::new()
                 .name(format!("moonshine-{n}"))
-                .spawn(move || match Model::load(&library) {
+                .spawn(move || match Model::load(&files, vocabulary) {
                     Ok(model) => {
                         let _ = ready.send(Ok(()));
                         drop(ready);
