@@ -26,6 +26,7 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("stt", "engine"),
     ("stt", "moonshine_dir"),
     ("stt", "moonshine_workers"),
+    ("stt", "moonshine_max_wait_ms"),
     ("tts", "voice"),
     ("tts", "rate_wpm"),
     ("tts", "cache_dir"),

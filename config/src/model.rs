@@ -169,11 +169,15 @@ pub struct SttConfig {
     /// The offline recognizer agents with `"stt": {"provider": "local"}` use. Default
     /// [`SttEngine::Auto`].
     pub engine: SttEngine,
-    /// Where `scripts/install-moonshine` put Moonshine's library and model. Non-empty. Default
+    /// Where `scripts/install-moonshine` put Moonshine's model and ONNX Runtime. Non-empty. Default
     /// `/usr/local/share/switch/moonshine`.
     pub moonshine_dir: String,
     /// Moonshine worker threads, each with its own model (about 200 MB) (1-16). Default 1.
     pub moonshine_workers: u32,
+    /// The longest a scripted agent's piece of speech may wait behind other callers' in
+    /// Moonshine's queue before the keyword search answers for it instead (0-60000; 0: never).
+    /// Default 1000.
+    pub moonshine_max_wait_ms: u32,
 }
 
 impl Default for SttConfig {
@@ -182,6 +186,7 @@ impl Default for SttConfig {
             engine: SttEngine::Auto,
             moonshine_dir: "/usr/local/share/switch/moonshine".to_owned(),
             moonshine_workers: 1,
+            moonshine_max_wait_ms: 1_000,
         }
     }
 }

@@ -104,6 +104,12 @@ pub(crate) fn read_config(f: &mut Fields) -> Config {
                 is_single_line,
             ),
             moonshine_workers: f.int("stt", "moonshine_workers", d.stt.moonshine_workers, 1..=16),
+            moonshine_max_wait_ms: f.int(
+                "stt",
+                "moonshine_max_wait_ms",
+                d.stt.moonshine_max_wait_ms,
+                0..=60_000,
+            ),
         },
         tts: TtsConfig {
             voice: f.string(

@@ -123,6 +123,12 @@ const BAD: &[(&str, &str, &str, &str)] = &[
         "stt.moonshine_workers = 0: expected an integer 1-16",
     ),
     (
+        "stt",
+        "moonshine_max_wait_ms",
+        "60001",
+        "stt.moonshine_max_wait_ms = 60001: expected an integer 0-60000",
+    ),
+    (
         "tts",
         "voice",
         r#"" ""#,

@@ -21,6 +21,7 @@ pub fn start_offline_stt(config: &SttConfig) -> anyhow::Result<Arc<dyn SttProvid
         let stt = MoonshineStt::start(&MoonshineConfig {
             dir: PathBuf::from(&config.moonshine_dir),
             workers: config.moonshine_workers as usize,
+            max_wait: Duration::from_millis(u64::from(config.moonshine_max_wait_ms)),
             ..MoonshineConfig::default()
         })?;
         // pocketsphinx's keyword search is Moonshine's second opinion for scripted agents: one

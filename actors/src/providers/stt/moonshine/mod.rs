@@ -14,10 +14,17 @@
 //! onto other words: the caller asked for something else). Without keywords the transcript is
 //! the caller's words, for language models.
 //!
+//! Under load, a scripted agent's session does not queue a piece that would wait longer than
+//! `max_wait` behind the other callers' (`backlog.rs`): it is shed, counted in
+//! `stt_moonshine_shed_total`, and the keyword search answers for the utterance if Moonshine's
+//! other pieces heard no keyword. Language-model agents, which have no keyword search, always
+//! queue.
+//!
 //! Measured on the evaluation of `tests/speech_eval.rs` (espeak-ng requests in three voices at
 //! two rates through a phone line): see the README's speech section for the figures against
 //! pocketsphinx.
 
+mod backlog;
 mod model;
 mod runtime;
 mod utterance;
@@ -26,6 +33,7 @@ mod workers;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
@@ -50,6 +58,9 @@ pub struct MoonshineConfig {
     pub workers: usize,
     /// The CMU pronouncing dictionary, for finding keywords by sound (pocketsphinx-en-us's).
     pub dictionary: PathBuf,
+    /// The longest a scripted agent's piece of speech may wait behind the queue before it is
+    /// shed to the keyword search; zero: never shed.
+    pub max_wait: Duration,
 }
 
 impl Default for MoonshineConfig {
@@ -58,6 +69,7 @@ impl Default for MoonshineConfig {
             dir: PathBuf::from("/usr/local/share/switch/moonshine"),
             workers: 1,
             dictionary: PathBuf::from("/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict"),
+            max_wait: Duration::from_secs(1),
         }
     }
 }
@@ -66,6 +78,7 @@ impl Default for MoonshineConfig {
 #[derive(Clone)]
 pub struct MoonshineStt {
     workers: Workers,
+    max_wait: Duration,
     dictionary: Arc<Pronunciations>,
     second_opinion: Option<PocketSphinxStt>,
 }
@@ -93,6 +106,7 @@ impl MoonshineStt {
         let workers = Workers::start(&files, &vocabulary, config.workers)?;
         Ok(MoonshineStt {
             workers,
+            max_wait: config.max_wait,
             dictionary,
             second_opinion: None,
         })
@@ -121,8 +135,10 @@ impl MoonshineStt {
         };
         let (events, receiver) = mpsc::unbounded_channel();
         let (cmds, queue) = mpsc::unbounded_channel();
+        let shed_after = second_opinion.as_ref().map(|_| self.max_wait);
         let transcriber = Transcriber {
             workers: self.workers.clone(),
+            shed_after,
             spotter,
             dictionary: Arc::clone(&self.dictionary),
             second_opinion: second_opinion.as_mut().and_then(|s| s.take_events()),
@@ -222,6 +238,8 @@ impl SttSession for MoonshineSession {
 /// A session's task: hands utterances to the workers in order and turns their text into events.
 struct Transcriber {
     workers: Workers,
+    /// The longest a piece may wait in the queue before it is shed (scripted agents only).
+    shed_after: Option<Duration>,
     spotter: KeywordSpotter,
     dictionary: Arc<Pronunciations>,
     /// The keyword search's finals, one per utterance, in order.
@@ -231,18 +249,34 @@ struct Transcriber {
     events: mpsc::UnboundedSender<SttEvent>,
 }
 
-type Pending = oneshot::Receiver<Result<String, SttError>>;
+/// A piece of an utterance handed to the workers.
+enum Piece {
+    /// Queued: its text will come.
+    Queued(oneshot::Receiver<Result<String, SttError>>),
+    /// Not queued: the queue was too long.
+    Shed,
+    /// Could not be queued.
+    Failed(SttError),
+}
 
 impl Transcriber {
-    fn submit(&self, audio: Vec<i16>) -> Result<Pending, SttError> {
+    fn submit(&self, audio: Vec<i16>) -> Piece {
+        if let Some(max_wait) = self.shed_after
+            && !self.workers.backlog().admits(max_wait)
+        {
+            metrics::counter!("stt_moonshine_shed_total").increment(1);
+            return Piece::Shed;
+        }
         let (reply, pending) = oneshot::channel();
-        self.workers.submit(Job { audio, reply })?;
-        Ok(pending)
+        match self.workers.submit(Job { audio, reply }) {
+            Ok(()) => Piece::Queued(pending),
+            Err(err) => Piece::Failed(err),
+        }
     }
 
     async fn run(mut self, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
         // The utterance's segments being decoded, in order.
-        let mut segments: Vec<Result<Pending, SttError>> = Vec::new();
+        let mut segments: Vec<Piece> = Vec::new();
         while let Some(cmd) = cmds.recv().await {
             match cmd {
                 Cmd::Segment(audio) => segments.push(self.submit(audio)),
@@ -264,19 +298,16 @@ impl Transcriber {
         }
     }
 
-    /// The event of an utterance of `samples` samples: its segments' texts in order, or the
-    /// failure of one of them.
-    async fn finish(
-        &mut self,
-        segments: impl Iterator<Item = Result<Pending, SttError>>,
-        samples: usize,
-    ) -> SttEvent {
+    /// The event of an utterance of `samples` samples: its segments' texts in order (those
+    /// shed left out), or the failure of one of them.
+    async fn finish(&mut self, segments: impl Iterator<Item = Piece>, samples: usize) -> SttEvent {
         let mut texts = Vec::new();
         let mut failure = None;
-        for pending in segments {
-            let text = match pending {
-                Ok(pending) => pending.await.unwrap_or(Err(SttError::Closed)),
-                Err(err) => Err(err),
+        for piece in segments {
+            let text = match piece {
+                Piece::Queued(pending) => pending.await.unwrap_or(Err(SttError::Closed)),
+                Piece::Shed => continue,
+                Piece::Failed(err) => Err(err),
             };
             match text {
                 Ok(text) => texts.push(text),

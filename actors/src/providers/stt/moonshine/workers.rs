@@ -1,7 +1,8 @@
 //! The threads that run Moonshine: each loads its own model at start-up and takes utterances
 //! from one shared queue, widening them to the model's 16 kHz itself (the callers' tasks only
 //! queue the 8 kHz samples). A job whose asker has gone (a speculative decode that is no longer
-//! wanted, a call that ended) is skipped without decoding.
+//! wanted, a call that ended) is skipped without decoding. The queue's [`Backlog`] tells how long
+//! a new job would wait.
 
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,6 +10,7 @@ use std::time::Instant;
 
 use tokio::sync::oneshot;
 
+use super::backlog::Backlog;
 use super::model::Model;
 use super::runtime::Files;
 use super::vocabulary::Vocabulary;
@@ -35,6 +37,7 @@ pub(crate) struct Job {
 #[derive(Clone)]
 pub(crate) struct Workers {
     jobs: Sender<Job>,
+    backlog: Arc<Backlog>,
 }
 
 impl Workers {
@@ -47,7 +50,9 @@ impl Workers {
         let (jobs, queue) = channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let (ready_tx, ready_rx) = channel::<Result<(), SttError>>();
+        let backlog = Arc::new(Backlog::new(count));
         for n in 0..count {
+            let backlog = Arc::clone(&backlog);
             let files = files.clone();
             let vocabulary = Arc::clone(vocabulary);
             let queue = Arc::clone(&queue);
@@ -58,7 +63,7 @@ impl Workers {
                     Ok(model) => {
                         let _ = ready.send(Ok(()));
                         drop(ready);
-                        serve(model, &queue);
+                        serve(model, &queue, &backlog);
                     }
                     Err(err) => {
                         let _ = ready.send(Err(err));
@@ -70,12 +75,22 @@ impl Workers {
         for _ in 0..count {
             ready_rx.recv().map_err(|_| SttError::Closed)??;
         }
-        Ok(Workers { jobs })
+        Ok(Workers { jobs, backlog })
     }
 
     /// Queues `job`; `Closed` when the workers have stopped.
     pub(crate) fn submit(&self, job: Job) -> Result<(), SttError> {
-        self.jobs.send(job).map_err(|_| SttError::Closed)
+        let samples = job.audio.len();
+        self.backlog.queued(samples);
+        self.jobs.send(job).map_err(|_| {
+            self.backlog.skipped(samples);
+            SttError::Closed
+        })
+    }
+
+    /// The queue's backlog.
+    pub(crate) fn backlog(&self) -> &Backlog {
+        &self.backlog
     }
 }
 
@@ -87,16 +102,18 @@ fn next_job(queue: &Mutex<Receiver<Job>>) -> Option<Job> {
         .ok()
 }
 
-fn serve(mut model: Model, queue: &Mutex<Receiver<Job>>) {
+fn serve(mut model: Model, queue: &Mutex<Receiver<Job>>, backlog: &Backlog) {
     while let Some(job) = next_job(queue) {
         if job.reply.is_closed() {
+            backlog.skipped(job.audio.len());
             metrics::counter!("stt_moonshine_skipped_total").increment(1);
             continue;
         }
         let started = Instant::now();
         let text = model.transcribe(&wideband(&job.audio));
-        metrics::histogram!("stt_moonshine_decode_ms")
-            .record(started.elapsed().as_secs_f64() * 1000.0);
+        let took = started.elapsed();
+        backlog.decoded(job.audio.len(), took);
+        metrics::histogram!("stt_moonshine_decode_ms").record(took.as_secs_f64() * 1000.0);
         let _ = job.reply.send(text);
     }
 }
