@@ -202,8 +202,12 @@ fn run(args: &Args) -> Result<(), LoadError> {
             switch.pid()
         );
         let soak = run_soak(&mut switch, &pipeline_config, &STOP)?;
-        let turns = count_turns(&switch, PIPELINE_NUMBER)?;
-        Some(PipelineReport { soak, turns })
+        let (turns, latency) = count_turns(&switch, PIPELINE_NUMBER)?;
+        Some(PipelineReport {
+            soak,
+            turns,
+            latency,
+        })
     };
     let outbound = if args.no_outbound {
         None

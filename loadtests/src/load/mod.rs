@@ -27,7 +27,9 @@ pub use procfs::{ProcSample, clock_ticks_per_sec};
 pub use quantiles::Quantiles;
 pub use ramp::{RampConfig, RampReport, RampStep, run_ramp};
 pub use soak::{PacingReport, SoakCaller, SoakConfig, SoakReport, run_soak};
-pub use speech::{PipelineReport, SpeechScenario, TurnCount, count_turns, speech_soak_scenario};
+pub use speech::{
+    AnswerLatency, PipelineReport, SpeechScenario, TurnCount, count_turns, speech_soak_scenario,
+};
 pub use switch::{LoadSwitch, LoadSwitchConfig, Provisioned};
 pub use table::{Goals, ResultsTable};
 

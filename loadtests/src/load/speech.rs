@@ -10,6 +10,7 @@ use std::process::Command;
 use tempfile::TempDir;
 
 use super::error::LoadError;
+use super::quantiles::Quantiles;
 use super::soak::SoakReport;
 use super::switch::LoadSwitch;
 
@@ -61,6 +62,18 @@ pub struct PipelineReport {
     pub soak: SoakReport,
     /// Turns stored for the calls (the warm-up call included).
     pub turns: TurnCount,
+    /// How long the callers waited for the agent's answers, from the stored turns.
+    pub latency: AnswerLatency,
+}
+
+/// The stored latency of the agent's answers (turns after a caller turn; greetings excluded),
+/// in milliseconds: see the README's "The voice agent" for the fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AnswerLatency {
+    /// End of the caller's speech → first RTP packet of the answer.
+    pub total_ms: Quantiles,
+    /// The recognizer's time after the end of turn (queueing for a decoder included).
+    pub stt_compute_ms: Quantiles,
 }
 
 /// What the pipeline's calls said, from their stored transcripts: proof that recognition,
@@ -77,10 +90,15 @@ pub struct TurnCount {
     pub agent_turns: u64,
 }
 
-/// Counts the turns of the (at most 200) latest calls to `number`.
-pub fn count_turns(switch: &LoadSwitch, number: &str) -> Result<TurnCount, LoadError> {
+/// Counts the turns of the (at most 200) latest calls to `number`, and reads their answers'
+/// latency.
+pub fn count_turns(
+    switch: &LoadSwitch,
+    number: &str,
+) -> Result<(TurnCount, AnswerLatency), LoadError> {
     let page = switch.get_json(&format!("/v1/calls?number={number}&limit=200"))?;
     let mut count = TurnCount::default();
+    let (mut total, mut stt_compute) = (Vec::new(), Vec::new());
     for call in page["items"].as_array().into_iter().flatten() {
         let Some(id) = call["id"].as_str() else {
             continue;
@@ -91,8 +109,29 @@ pub fn count_turns(switch: &LoadSwitch, number: &str) -> Result<TurnCount, LoadE
         count.calls_heard += u64::from(caller > 0);
         count.caller_turns += caller;
         count.agent_turns += agent;
+        for latency in answer_latencies(&transcript) {
+            total.extend(latency["total_ms"].as_f64());
+            stt_compute.extend(latency["stt_compute_ms"].as_f64());
+        }
     }
-    Ok(count)
+    let latency = AnswerLatency {
+        total_ms: Quantiles::new(total),
+        stt_compute_ms: Quantiles::new(stt_compute),
+    };
+    Ok((count, latency))
+}
+
+/// The latency objects of the agent turns that answer a caller turn.
+fn answer_latencies(transcript: &serde_json::Value) -> Vec<&serde_json::Value> {
+    let turns = transcript["turns"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    turns
+        .windows(2)
+        .filter(|pair| pair[0]["speaker"] == "caller" && pair[1]["speaker"] == "agent")
+        .filter_map(|pair| pair[1].get("latency").filter(|l| l.is_object()))
+        .collect()
 }
 
 /// (caller turns with text, agent turns) of one transcript.
@@ -148,5 +187,19 @@ mod tests {
         ]});
         assert_eq!(speakers(&transcript), (1, 2));
         assert_eq!(speakers(&serde_json::json!({})), (0, 0));
+    }
+
+    #[test]
+    fn answers_are_agent_turns_after_a_caller_turn_with_a_latency() {
+        let transcript = serde_json::json!({"call_id": "c", "turns": [
+            {"speaker": "agent", "text": "Hello", "latency": {"total_ms": 5}},
+            {"speaker": "caller", "text": "book"},
+            {"speaker": "agent", "text": "Sure", "latency": {"total_ms": 760}},
+            {"speaker": "caller", "text": "thanks"},
+            {"speaker": "agent", "text": "Bye", "latency": null},
+        ]});
+        let answers = answer_latencies(&transcript);
+        assert_eq!(answers.len(), 1);
+        assert_eq!(answers[0]["total_ms"], 760);
     }
 }

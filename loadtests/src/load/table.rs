@@ -205,7 +205,12 @@ impl ResultsTable<'_> {
                     .map(|v| v <= g.answer_to_first_rtp_p95_ms),
             );
         }
-        if let Some(PipelineReport { soak: p, turns }) = self.pipeline {
+        if let Some(PipelineReport {
+            soak: p,
+            turns,
+            latency,
+        }) = self.pipeline
+        {
             row(
                 "Full offline pipeline soak: concurrent speaking calls (STT + scripted brain + TTS)",
                 format!(
@@ -220,6 +225,19 @@ impl ResultsTable<'_> {
                 format!(
                     "{} caller turns in {}/{} calls; {} agent turns",
                     turns.caller_turns, turns.calls_heard, turns.calls, turns.agent_turns
+                ),
+                "–".into(),
+                None,
+            );
+            row(
+                "Pipeline answers: end of speech → first RTP p50 / p95 (recognizer after the end of turn p50 / p95)",
+                format!(
+                    "{} / {} ms ({} / {} ms; {} answers)",
+                    ms(latency.total_ms.percentile(50.0)),
+                    ms(latency.total_ms.percentile(95.0)),
+                    ms(latency.stt_compute_ms.percentile(50.0)),
+                    ms(latency.stt_compute_ms.percentile(95.0)),
+                    latency.total_ms.len()
                 ),
                 "–".into(),
                 None,
@@ -439,6 +457,10 @@ mod tests {
                 caller_turns: 60,
                 agent_turns: 80,
             },
+            latency: crate::load::AnswerLatency {
+                total_ms: Quantiles::new([700.0, 760.0, 1500.0]),
+                stt_compute_ms: Quantiles::new([100.0, 150.0, 900.0]),
+            },
         };
         let outbound = OutboundReport {
             target_calls: 100,
@@ -475,6 +497,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("| 19.8 / 19.5 (asked 20)"), "{text}");
+        assert!(
+            text.contains("| 760.00 / 1500.00 ms (150.00 / 900.00 ms; 3 answers)"),
+            "{text}"
+        );
         assert!(
             text.contains("Outbound refusals (1, first 1): 429: too many"),
             "{text}"
