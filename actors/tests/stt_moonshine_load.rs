@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use actors::agent::ScriptedBrain;
+use actors::agent::{CallerInput, ScriptedBrain};
 use actors::providers::stt::{MoonshineConfig, MoonshineStt, SttOptions, SttProvider};
 use actors::providers::tts::EspeakTts;
 use actors::spec::{AgentSpec, Brain};
@@ -13,9 +13,9 @@ use actors::spec::{AgentSpec, Brain};
 mod phone_line;
 use phone_line::{next_final, on_the_phone, pocketsphinx, push_all};
 
-fn demo_vocabulary() -> Vec<String> {
+fn demo_brain() -> ScriptedBrain {
     match AgentSpec::demo().brain {
-        Brain::Scripted { rules, fallback } => ScriptedBrain::new(rules, fallback).vocabulary(),
+        Brain::Scripted { rules, fallback } => ScriptedBrain::new(rules, fallback),
         other => panic!("the demo agent is scripted, not {other:?}"),
     }
 }
@@ -30,7 +30,8 @@ async fn a_scripted_callers_speech_behind_a_long_queue_is_answered_by_the_keywor
     .expect("moonshine is installed (scripts/install-moonshine, run by scripts/deps)")
     .with_second_opinion(pocketsphinx().clone());
     let tts = EspeakTts::start("en-us", 150).expect("espeak-ng is installed");
-    let vocabulary = demo_vocabulary();
+    let brain = demo_brain();
+    let vocabulary = brain.vocabulary();
     let keywords: HashSet<&str> = vocabulary
         .iter()
         .flat_map(|k| k.split_whitespace())
@@ -60,9 +61,15 @@ async fn a_scripted_callers_speech_behind_a_long_queue_is_answered_by_the_keywor
 
     let (shed_text, ..) = next_final(&mut shed_events).await;
     let (busy_text, ..) = next_final(&mut busy_events).await;
+    println!("shed: {shed_text:?}; queued: {busy_text:?}");
     assert!(
         shed_text.split_whitespace().all(|w| keywords.contains(w)),
         "only the keyword search's words when shed: {shed_text:?}"
+    );
+    let answer = brain.matching_rule(&CallerInput::Speech(shed_text.clone()));
+    assert!(
+        answer.is_some_and(|rule| rule.when.iter().any(|w| w == "appointment")),
+        "the shed request still gets the appointment answer: {shed_text:?}"
     );
     assert!(
         busy_text.split_whitespace().count() >= 10,

@@ -157,14 +157,18 @@ impl KeywordSpotter {
     /// The one keyword `text` (a keyword search's words) holds, perhaps repeated; none when it
     /// holds none, or several different ones.
     pub(crate) fn only_keyword(&self, text: &str) -> Option<String> {
+        let mut found = self.keywords_in(text);
+        (found.len() == 1).then(|| found.remove(0))
+    }
+
+    /// The different keywords `text` (a keyword search's words) holds, each once.
+    pub(crate) fn keywords_in(&self, text: &str) -> Vec<String> {
         let words: Vec<&str> = text.split_whitespace().collect();
-        let mut found = self
-            .keywords
+        self.keywords
             .iter()
             .filter(|k| words.windows(k.words.len()).any(|w| w == k.words))
-            .map(|k| k.words.join(" "));
-        let first = found.next()?;
-        found.next().is_none().then_some(first)
+            .map(|k| k.words.join(" "))
+            .collect()
     }
 
     /// Whether there is nothing to spot.
@@ -342,6 +346,10 @@ mod tests {
             "two different: forced"
         );
         assert_eq!(spotter.only_keyword(""), None);
+        assert_eq!(
+            spotter.keywords_in("book goodbye book"),
+            ["book", "goodbye"]
+        );
         assert!(spotter.finds_any("can i speak to a person"));
         assert!(!spotter.finds_any("a person"));
     }

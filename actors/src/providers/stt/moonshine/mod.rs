@@ -17,7 +17,8 @@
 //! Under load, a scripted agent's session does not queue a piece that would wait longer than
 //! `max_wait` behind the other callers' (`backlog.rs`): it is shed, counted in
 //! `stt_moonshine_shed_total`, and the keyword search answers for the utterance if Moonshine's
-//! other pieces heard no keyword. Language-model agents, which have no keyword search, always
+//! other pieces heard no keyword (with every keyword it heard: there is no text of Moonshine's
+//! to weigh them against). Language-model agents, which have no keyword search, always
 //! queue.
 //!
 //! Measured on the evaluation of `tests/speech_eval.rs` (espeak-ng requests in three voices at
@@ -303,10 +304,14 @@ impl Transcriber {
     async fn finish(&mut self, segments: impl Iterator<Item = Piece>, samples: usize) -> SttEvent {
         let mut texts = Vec::new();
         let mut failure = None;
+        let mut shed = false;
         for piece in segments {
             let text = match piece {
                 Piece::Queued(pending) => pending.await.unwrap_or(Err(SttError::Closed)),
-                Piece::Shed => continue,
+                Piece::Shed => {
+                    shed = true;
+                    continue;
+                }
                 Piece::Failed(err) => Err(err),
             };
             match text {
@@ -320,7 +325,7 @@ impl Transcriber {
                 SttEvent::Failed { error }
             }
             None => SttEvent::Final {
-                text: self.words(&texts.join(" ")).await,
+                text: self.words(&texts.join(" "), shed).await,
                 confidence: None,
                 audio_ms: u32::try_from(samples / 8).unwrap_or(u32::MAX),
             },
@@ -348,9 +353,10 @@ impl Transcriber {
     }
 
     /// The model's text as lower-case words, with the keywords spotted; when none is there, the
-    /// keyword the keyword search heard, if it heard exactly one. The keyword search is waited
-    /// for only then.
-    async fn words(&mut self, text: &str) -> String {
+    /// keyword the keyword search heard, if it heard exactly one, or, when some of the speech was
+    /// `shed` (Moonshine did not hear it all), every keyword it heard. The keyword search is
+    /// waited for only then.
+    async fn words(&mut self, text: &str, shed: bool) -> String {
         if self.spotter.is_empty() {
             return super::grammar::normalise(text).join(" ");
         }
@@ -359,13 +365,18 @@ impl Transcriber {
             self.unread_opinions += 1;
             return spotted;
         }
-        let keyword_search = self.keyword_search_final().await;
-        match keyword_search.and_then(|heard| self.spotter.only_keyword(&heard)) {
-            Some(keyword) => {
-                metrics::counter!("stt_second_opinions_total").increment(1);
-                format!("{spotted} {keyword}").trim().to_owned()
-            }
-            None => spotted,
+        let heard = self.keyword_search_final().await.unwrap_or_default();
+        let keywords = if shed {
+            self.spotter.keywords_in(&heard)
+        } else {
+            self.spotter.only_keyword(&heard).into_iter().collect()
+        };
+        if keywords.is_empty() {
+            return spotted;
         }
+        metrics::counter!("stt_second_opinions_total").increment(1);
+        format!("{spotted} {}", keywords.join(" "))
+            .trim()
+            .to_owned()
     }
 }
