@@ -108,6 +108,22 @@ struct Args {
     /// profiler).
     #[arg(long, default_value_t = 8)]
     warmup_secs: u64,
+    /// A `SWITCH_*` setting for the switch, as `NAME=VALUE` (repeatable), e.g.
+    /// `SWITCH_STT_ENGINE=pocketsphinx`; the runner's own environment is not passed on.
+    #[arg(long = "switch-env", value_parser = switch_setting)]
+    switch_env: Vec<(String, String)>,
+}
+
+/// `NAME=VALUE` with a `SWITCH_` name.
+fn switch_setting(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if name.starts_with("SWITCH_") => {
+            Ok((name.to_owned(), value.to_owned()))
+        }
+        _ => Err(format!(
+            "expected SWITCH_<SECTION>_<KEY>=VALUE, not {text:?}"
+        )),
+    }
 }
 
 /// The greeting: short, synthesised once and then served from the phrase cache.
@@ -147,6 +163,7 @@ fn run(args: &Args) -> Result<(), LoadError> {
     let mut switch_config = LoadSwitchConfig::new(&binary);
     switch_config.log_level = args.log_level.clone();
     switch_config.start_within = Duration::from_secs(args.start_secs);
+    switch_config.env.extend(args.switch_env.iter().cloned());
 
     let ramp = if args.no_ramp {
         None
@@ -395,4 +412,19 @@ fn build_switch(profile_dir: &Path) -> Result<(), LoadError> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switch_settings_are_switch_variables_with_a_value() {
+        assert_eq!(
+            switch_setting("SWITCH_STT_ENGINE=pocketsphinx"),
+            Ok(("SWITCH_STT_ENGINE".into(), "pocketsphinx".into()))
+        );
+        assert!(switch_setting("PATH=/bin").is_err());
+        assert!(switch_setting("SWITCH_STT_ENGINE").is_err());
+    }
 }

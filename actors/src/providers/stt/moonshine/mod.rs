@@ -28,6 +28,7 @@
 mod backlog;
 mod model;
 mod runtime;
+mod transcriber;
 mod utterance;
 mod vocabulary;
 mod workers;
@@ -37,12 +38,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use self::runtime::Files;
+use self::transcriber::{Cmd, Transcriber};
 use self::utterance::Utterance;
 use self::vocabulary::Vocabulary;
-use self::workers::{Job, Workers};
+use self::workers::Workers;
 use super::phonetic::{KeywordSpotter, Pronunciations};
 use super::pocketsphinx::PocketSphinxStt;
 use super::{
@@ -137,15 +139,14 @@ impl MoonshineStt {
         let (events, receiver) = mpsc::unbounded_channel();
         let (cmds, queue) = mpsc::unbounded_channel();
         let shed_after = second_opinion.as_ref().map(|_| self.max_wait);
-        let transcriber = Transcriber {
-            workers: self.workers.clone(),
+        let transcriber = Transcriber::new(
+            self.workers.clone(),
             shed_after,
             spotter,
-            dictionary: Arc::clone(&self.dictionary),
-            second_opinion: second_opinion.as_mut().and_then(|s| s.take_events()),
-            unread_opinions: 0,
+            Arc::clone(&self.dictionary),
+            second_opinion.as_mut().and_then(|s| s.take_events()),
             events,
-        };
+        );
         tokio::spawn(transcriber.run(queue));
         Ok(MoonshineSession {
             utterance: Utterance::default(),
@@ -166,18 +167,6 @@ impl SttProvider for MoonshineStt {
     async fn start(&self, options: SttOptions) -> Result<Box<dyn SttSession>, SttError> {
         Ok(Box::new(self.open(&options)?))
     }
-}
-
-/// What a session asks of its transcriber task (audio as pushed: 8 kHz).
-enum Cmd {
-    /// A piece of the utterance, cut at a pause: decode it now.
-    Segment(Vec<i16>),
-    /// The utterance ended: the speech since its last pause (if any), and its whole length in
-    /// samples.
-    Finish {
-        tail: Option<Vec<i16>>,
-        samples: usize,
-    },
 }
 
 /// One call's stream into Moonshine. Dropping it ends its task and skips its queued work.
@@ -233,150 +222,5 @@ impl SttSession for MoonshineSession {
 
     fn stats(&self) -> SttSessionStats {
         self.stats
-    }
-}
-
-/// A session's task: hands utterances to the workers in order and turns their text into events.
-struct Transcriber {
-    workers: Workers,
-    /// The longest a piece may wait in the queue before it is shed (scripted agents only).
-    shed_after: Option<Duration>,
-    spotter: KeywordSpotter,
-    dictionary: Arc<Pronunciations>,
-    /// The keyword search's finals, one per utterance, in order.
-    second_opinion: Option<mpsc::UnboundedReceiver<SttEvent>>,
-    /// Finals of the keyword search for utterances that did not need it, still to be skipped.
-    unread_opinions: usize,
-    events: mpsc::UnboundedSender<SttEvent>,
-}
-
-/// A piece of an utterance handed to the workers.
-enum Piece {
-    /// Queued: its text will come.
-    Queued(oneshot::Receiver<Result<String, SttError>>),
-    /// Not queued: the queue was too long.
-    Shed,
-    /// Could not be queued.
-    Failed(SttError),
-}
-
-impl Transcriber {
-    fn submit(&self, audio: Vec<i16>) -> Piece {
-        if let Some(max_wait) = self.shed_after
-            && !self.workers.backlog().admits(max_wait)
-        {
-            metrics::counter!("stt_moonshine_shed_total").increment(1);
-            return Piece::Shed;
-        }
-        let (reply, pending) = oneshot::channel();
-        match self.workers.submit(Job { audio, reply }) {
-            Ok(()) => Piece::Queued(pending),
-            Err(err) => Piece::Failed(err),
-        }
-    }
-
-    async fn run(mut self, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
-        // The utterance's segments being decoded, in order.
-        let mut segments: Vec<Piece> = Vec::new();
-        while let Some(cmd) = cmds.recv().await {
-            match cmd {
-                Cmd::Segment(audio) => segments.push(self.submit(audio)),
-                Cmd::Finish { tail, samples } => {
-                    metrics::counter!(
-                        "stt_moonshine_finals_total",
-                        "tail" => if tail.is_some() { "decoded" } else { "none" }
-                    )
-                    .increment(1);
-                    if let Some(audio) = tail {
-                        segments.push(self.submit(audio));
-                    }
-                    let event = self.finish(segments.drain(..), samples).await;
-                    if self.events.send(event).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    /// The event of an utterance of `samples` samples: its segments' texts in order (those
-    /// shed left out), or the failure of one of them.
-    async fn finish(&mut self, segments: impl Iterator<Item = Piece>, samples: usize) -> SttEvent {
-        let mut texts = Vec::new();
-        let mut failure = None;
-        let mut shed = false;
-        for piece in segments {
-            let text = match piece {
-                Piece::Queued(pending) => pending.await.unwrap_or(Err(SttError::Closed)),
-                Piece::Shed => {
-                    shed = true;
-                    continue;
-                }
-                Piece::Failed(err) => Err(err),
-            };
-            match text {
-                Ok(text) => texts.push(text),
-                Err(err) => failure = Some(err),
-            }
-        }
-        match failure {
-            Some(error) => {
-                self.unread_opinions += 1;
-                SttEvent::Failed { error }
-            }
-            None => SttEvent::Final {
-                text: self.words(&texts.join(" "), shed).await,
-                confidence: None,
-                audio_ms: u32::try_from(samples / 8).unwrap_or(u32::MAX),
-            },
-        }
-    }
-
-    /// The keyword search's result for the utterance that just ended, if it runs beside us
-    /// (after skipping those of earlier utterances that did not need it).
-    async fn keyword_search_final(&mut self) -> Option<String> {
-        loop {
-            let result = match self.second_opinion.as_mut()?.recv().await {
-                Some(SttEvent::Final { text, .. }) => Some(text),
-                Some(SttEvent::Failed { .. }) => None,
-                Some(_) => continue,
-                None => {
-                    self.second_opinion = None;
-                    return None;
-                }
-            };
-            if self.unread_opinions == 0 {
-                return result;
-            }
-            self.unread_opinions -= 1;
-        }
-    }
-
-    /// The model's text as lower-case words, with the keywords spotted; when none is there, the
-    /// keyword the keyword search heard, if it heard exactly one, or, when some of the speech was
-    /// `shed` (Moonshine did not hear it all), every keyword it heard. The keyword search is
-    /// waited for only then.
-    async fn words(&mut self, text: &str, shed: bool) -> String {
-        if self.spotter.is_empty() {
-            return super::grammar::normalise(text).join(" ");
-        }
-        let spotted = self.spotter.spot(text, &self.dictionary);
-        if self.spotter.finds_any(&spotted) {
-            self.unread_opinions += 1;
-            return spotted;
-        }
-        let heard = self.keyword_search_final().await.unwrap_or_default();
-        let keywords = if shed {
-            self.spotter.keywords_in(&heard)
-        } else {
-            self.spotter.only_keyword(&heard).into_iter().collect()
-        };
-        if keywords.is_empty() {
-            return spotted;
-        }
-        metrics::counter!("stt_second_opinions_total").increment(1);
-        format!("{spotted} {}", keywords.join(" "))
-            .trim()
-            .to_owned()
     }
 }
