@@ -184,6 +184,31 @@ pub const METRICS: &[(Kind, &str, &str)] = &[
         "Phrases the fallback voice spoke because the agent's text-to-speech provider failed, by provider.",
     ),
     (
+        Kind::Histogram,
+        "stt_moonshine_decode_ms",
+        "Time Moonshine took to decode one piece of a caller's speech, in milliseconds.",
+    ),
+    (
+        Kind::Counter,
+        "stt_moonshine_finals_total",
+        "Moonshine utterances finished, by tail: decoded (speech after the last pause) or none.",
+    ),
+    (
+        Kind::Counter,
+        "stt_moonshine_shed_total",
+        "Pieces of scripted agents' callers' speech not queued for Moonshine because the wait would pass stt.moonshine_max_wait_ms; the keyword search answered for them.",
+    ),
+    (
+        Kind::Counter,
+        "stt_moonshine_skipped_total",
+        "Queued Moonshine pieces skipped undecoded because their call or utterance had gone.",
+    ),
+    (
+        Kind::Counter,
+        "stt_second_opinions_total",
+        "Utterances in which Moonshine heard no rule word and the keyword search's was taken.",
+    ),
+    (
         Kind::Counter,
         "webhook_deliveries_total",
         "Webhook deliveries: delivered, failed (gave up), retried attempts, dropped events.",

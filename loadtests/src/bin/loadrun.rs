@@ -24,7 +24,7 @@ use loadtests::SippRun;
 use loadtests::load::{
     Goals, LOAD_NUMBER, LoadError, LoadSwitch, LoadSwitchConfig, OutboundConfig, PIPELINE_NUMBER,
     PipelineReport, ProbeConfig, Provisioned, RampConfig, ResultsTable, SoakCaller, SoakConfig,
-    count_turns, run_outbound, run_probe, run_ramp, run_soak, speech_soak_scenario,
+    count_turns, moonshine_work, run_outbound, run_probe, run_ramp, run_soak, speech_soak_scenario,
 };
 
 /// Set by SIGINT/SIGTERM; every phase polls it.
@@ -220,10 +220,12 @@ fn run(args: &Args) -> Result<(), LoadError> {
         );
         let soak = run_soak(&mut switch, &pipeline_config, &STOP)?;
         let (turns, latency) = count_turns(&switch, PIPELINE_NUMBER)?;
+        let moonshine = moonshine_work(&switch)?;
         Some(PipelineReport {
             soak,
             turns,
             latency,
+            moonshine,
         })
     };
     let outbound = if args.no_outbound {

@@ -28,7 +28,8 @@ pub use quantiles::Quantiles;
 pub use ramp::{RampConfig, RampReport, RampStep, run_ramp};
 pub use soak::{PacingReport, SoakCaller, SoakConfig, SoakReport, run_soak};
 pub use speech::{
-    AnswerLatency, PipelineReport, SpeechScenario, TurnCount, count_turns, speech_soak_scenario,
+    AnswerLatency, MoonshineWork, PipelineReport, SpeechScenario, TurnCount, count_turns,
+    moonshine_work, speech_soak_scenario,
 };
 pub use switch::{LoadSwitch, LoadSwitchConfig, Provisioned};
 pub use table::{Goals, ResultsTable};

@@ -64,6 +64,26 @@ pub struct PipelineReport {
     pub turns: TurnCount,
     /// How long the callers waited for the agent's answers, from the stored turns.
     pub latency: AnswerLatency,
+    /// Moonshine's work over the run (warm-up included), from the switch's metrics.
+    pub moonshine: MoonshineWork,
+}
+
+/// Pieces of callers' speech Moonshine decoded and shed (both zero with pocketsphinx).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MoonshineWork {
+    /// `stt_moonshine_decode_ms_count`.
+    pub decoded: u64,
+    /// `stt_moonshine_shed_total`.
+    pub shed: u64,
+}
+
+/// Reads [`MoonshineWork`] from the switch.
+pub fn moonshine_work(switch: &LoadSwitch) -> Result<MoonshineWork, LoadError> {
+    let count = |name| Ok::<_, LoadError>(switch.metric(name)?.unwrap_or(0.0).max(0.0) as u64);
+    Ok(MoonshineWork {
+        decoded: count("stt_moonshine_decode_ms_count")?,
+        shed: count("stt_moonshine_shed_total")?,
+    })
 }
 
 /// The stored latency of the agent's answers (turns after a caller turn; greetings excluded),

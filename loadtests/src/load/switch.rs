@@ -302,6 +302,15 @@ impl LoadSwitch {
             .ok_or_else(|| self.error("/metrics has no calls_active gauge"))
     }
 
+    /// The value of the unlabelled series `name` on `/metrics`; `None` when the switch has not
+    /// reported it (a counter never incremented, say).
+    pub fn metric(&self, name: &str) -> Result<Option<f64>, LoadError> {
+        let response = self
+            .get("/metrics")
+            .map_err(|e| LoadError::io("GET /metrics", e))?;
+        Ok(gauge(&response.body, name))
+    }
+
     /// Waits until the switch reports no live call, for at most `within`.
     pub fn wait_idle(&self, within: Duration) -> bool {
         let deadline = Instant::now() + within;

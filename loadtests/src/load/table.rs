@@ -209,6 +209,7 @@ impl ResultsTable<'_> {
             soak: p,
             turns,
             latency,
+            moonshine,
         }) = self.pipeline
         {
             row(
@@ -239,6 +240,12 @@ impl ResultsTable<'_> {
                     ms(latency.stt_compute_ms.percentile(95.0)),
                     latency.total_ms.len()
                 ),
+                "–".into(),
+                None,
+            );
+            row(
+                "Moonshine pieces of speech decoded / shed to the keyword search (0 / 0: pocketsphinx)",
+                format!("{} / {}", moonshine.decoded, moonshine.shed),
                 "–".into(),
                 None,
             );
@@ -461,6 +468,10 @@ mod tests {
                 total_ms: Quantiles::new([700.0, 760.0, 1500.0]),
                 stt_compute_ms: Quantiles::new([100.0, 150.0, 900.0]),
             },
+            moonshine: crate::load::MoonshineWork {
+                decoded: 40,
+                shed: 3,
+            },
         };
         let outbound = OutboundReport {
             target_calls: 100,
@@ -499,6 +510,10 @@ mod tests {
         assert!(text.contains("| 19.8 / 19.5 (asked 20)"), "{text}");
         assert!(
             text.contains("| 760.00 / 1500.00 ms (150.00 / 900.00 ms; 3 answers)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("to the keyword search (0 / 0: pocketsphinx) | 40 / 3 |"),
             "{text}"
         );
         assert!(
