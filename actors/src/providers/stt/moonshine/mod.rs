@@ -27,6 +27,7 @@
 
 mod backlog;
 mod model;
+mod onnx_names;
 mod runtime;
 mod transcriber;
 mod utterance;
