@@ -68,12 +68,12 @@ fn attribute(bytes: &[u8], named: &mut usize) -> Result<Vec<u8>, Malformed> {
     })
 }
 
+/// A length-delimited field's new payload, given its number and payload; `None` keeps it.
+type Replace<'a> = dyn FnMut(u32, &[u8]) -> Result<Option<Vec<u8>>, Malformed> + 'a;
+
 /// Copies the message `bytes`, replacing the payload of each length-delimited field for which
 /// `replace(field, payload)` gives new bytes.
-fn rewrite(
-    bytes: &[u8],
-    replace: &mut dyn FnMut(u32, &[u8]) -> Result<Option<Vec<u8>>, Malformed>,
-) -> Result<Vec<u8>, Malformed> {
+fn rewrite(bytes: &[u8], replace: &mut Replace<'_>) -> Result<Vec<u8>, Malformed> {
     let mut out = Vec::with_capacity(bytes.len() + 64);
     let mut pos = 0;
     while pos < bytes.len() {
