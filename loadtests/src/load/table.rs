@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::outbound::OutboundReport;
+use super::quantiles::Quantiles;
 use super::ramp::RampReport;
 use super::soak::SoakReport;
 use super::speech::PipelineReport;
@@ -66,6 +67,15 @@ fn verdict(met: Option<bool>) -> &'static str {
 
 fn ms(value: Option<f64>) -> String {
     value.map_or_else(|| "n/a".into(), |v| format!("{v:.2}"))
+}
+
+/// `p50 / p95` of `values`, as [`ms`] writes them.
+fn p50_p95(values: &Quantiles) -> String {
+    format!(
+        "{} / {}",
+        ms(values.percentile(50.0)),
+        ms(values.percentile(95.0))
+    )
 }
 
 impl ResultsTable<'_> {
@@ -194,9 +204,8 @@ impl ResultsTable<'_> {
             row(
                 "Answer (200 OK) → first RTP p50 / p95",
                 format!(
-                    "{} / {} ms (greeting audio p50 {} ms)",
-                    ms(p.answer_to_first_rtp_ms.percentile(50.0)),
-                    ms(p.answer_to_first_rtp_ms.percentile(95.0)),
+                    "{} ms (greeting audio p50 {} ms)",
+                    p50_p95(&p.answer_to_first_rtp_ms),
                     ms(p.answer_to_first_audio_ms.percentile(50.0)),
                 ),
                 format!("p95 ≤ {} ms", g.answer_to_first_rtp_p95_ms),
@@ -233,11 +242,9 @@ impl ResultsTable<'_> {
             row(
                 "Pipeline answers: end of speech → first RTP p50 / p95 (recognizer after the end of turn p50 / p95)",
                 format!(
-                    "{} / {} ms ({} / {} ms; {} answers)",
-                    ms(latency.total_ms.percentile(50.0)),
-                    ms(latency.total_ms.percentile(95.0)),
-                    ms(latency.stt_compute_ms.percentile(50.0)),
-                    ms(latency.stt_compute_ms.percentile(95.0)),
+                    "{} ms ({} ms; {} answers)",
+                    p50_p95(&latency.total_ms),
+                    p50_p95(&latency.stt_compute_ms),
                     latency.total_ms.len()
                 ),
                 "–".into(),
@@ -302,11 +309,9 @@ impl ResultsTable<'_> {
             row(
                 "Outbound POST → 202 p50 / p95; carrier INVITE → ACK p50 / p95 (1 ms resolution)",
                 format!(
-                    "{} / {} ms; {} / {} ms",
-                    ms(o.api_ms.percentile(50.0)),
-                    ms(o.api_ms.percentile(95.0)),
-                    ms(o.invite_to_ack_ms.percentile(50.0)),
-                    ms(o.invite_to_ack_ms.percentile(95.0)),
+                    "{} ms; {} ms",
+                    p50_p95(&o.api_ms),
+                    p50_p95(&o.invite_to_ack_ms),
                 ),
                 "–".into(),
                 None,
@@ -365,7 +370,6 @@ impl ResultsTable<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::quantiles::Quantiles;
     use crate::load::ramp::RampStep;
     use std::time::Duration;
 

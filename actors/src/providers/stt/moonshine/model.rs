@@ -150,19 +150,19 @@ impl Model {
         let quiet: Vec<f32> = (0..SAMPLE_RATE)
             .map(|n| if n % 2 == 0 { 1e-4 } else { -1e-4 })
             .collect();
-        model.transcribe(&quiet)?;
+        model.transcribe(quiet)?;
         Ok(model)
     }
 
     /// The text of `audio` (16 kHz mono, -1.0 to 1.0), as the model writes it (capitals,
     /// punctuation).
-    pub(crate) fn transcribe(&mut self, audio: &[f32]) -> Result<String, SttError> {
+    pub(crate) fn transcribe(&mut self, audio: Vec<f32>) -> Result<String, SttError> {
         // The encoder needs some audio to work on (its convolutions take 127 samples first).
-        if audio.len() < SAMPLE_RATE / 10 {
+        let samples = audio.len();
+        if samples < SAMPLE_RATE / 10 {
             return Ok(String::new());
         }
-        let input =
-            Tensor::from_array(([1usize, audio.len()], audio.to_vec())).map_err(decode_error)?;
+        let input = Tensor::from_array(([1usize, samples], audio)).map_err(decode_error)?;
         let mut encoded = self
             .encoder
             .run(ort::inputs!["input_values" => input])
@@ -171,7 +171,7 @@ impl Model {
             .remove("last_hidden_state")
             .ok_or_else(|| decode_error("the encoder gave no hidden states"))?;
         drop(encoded);
-        let max_tokens = audio.len() * TOKENS_PER_SECOND / SAMPLE_RATE + EXTRA_TOKENS;
+        let max_tokens = samples * TOKENS_PER_SECOND / SAMPLE_RATE + EXTRA_TOKENS;
         let ids = self.generate(&hidden, max_tokens)?;
         Ok(self.vocabulary.decode(&ids))
     }

@@ -110,7 +110,7 @@ fn serve(mut model: Model, queue: &Mutex<Receiver<Job>>, backlog: &Backlog) {
             continue;
         }
         let started = Instant::now();
-        let text = model.transcribe(&wideband(&job.audio));
+        let text = model.transcribe(wideband(&job.audio));
         let took = started.elapsed();
         backlog.decoded(job.audio.len(), took);
         metrics::histogram!("stt_moonshine_decode_ms").record(took.as_secs_f64() * 1000.0);
